@@ -1,0 +1,37 @@
+# Every target creates .venv when it is missing and installs the project into it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROTOS := proto/tfplugin6.proto proto/grpc_controller.proto proto/grpc_stdio.proto \
+          proto/grpc_broker.proto proto/health.proto
+WIRE := provider/plugin/wire
+
+.PHONY: venv install test lint proto docs demo bench soak fuzz clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+# Regenerates the Python stubs from proto/ (the generated modules are committed).
+proto: $(STAMP)
+	rm -rf .proto-out && mkdir -p .proto-out
+	$(PY) -m grpc_tools.protoc -Iterraform_provider_connectly/plugin/wire=proto \
+	  --python_out=.proto-out --grpc_python_out=.proto-out --pyi_out=.proto-out $(PROTOS)
+	cp .proto-out/terraform_provider_connectly/plugin/wire/*.py* $(WIRE)/
+	rm -rf .proto-out
+
+lint: $(STAMP)
+	$(PY) -m ruff check provider tests
+	$(PY) -m ruff format --check provider tests
+	$(PY) -m mypy
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .proto-out .pytest_cache .mypy_cache .ruff_cache

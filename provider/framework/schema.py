@@ -1,0 +1,249 @@
+"""Schemas: what attributes a resource has, how each is planned and checked, and their wire form.
+
+An :class:`Attribute` carries its own validators, plan modifiers and default, so that the rules
+for one attribute sit next to its declaration, the way the Go plugin framework does it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from ..plugin import cty
+from ..plugin.codec import Path
+
+if TYPE_CHECKING:
+    from .diagnostics import Diagnostics
+    from .planning import AttributePlan
+
+Nesting = Literal["single", "list", "set", "map", "group"]
+
+
+class Validator(Protocol):
+    """Checks one known, non-null value; writes errors with ``path`` into ``diags``."""
+
+    description: str
+
+    def __call__(self, value: Any, path: Path, diags: Diagnostics) -> None: ...
+
+
+class PlanModifier(Protocol):
+    """Adjusts the planned value of one attribute (see :mod:`.planning`)."""
+
+    description: str
+
+    def __call__(self, plan: AttributePlan) -> None: ...
+
+
+@dataclass(frozen=True, eq=False)
+class Attribute:
+    type: cty.CtyType | None = None
+    nested: NestedAttributes | None = None
+    description: str = ""
+    required: bool = False
+    optional: bool = False
+    computed: bool = False
+    sensitive: bool = False
+    write_only: bool = False
+    deprecation_message: str = ""
+    default: Any = None
+    validators: tuple[Validator, ...] = ()
+    plan_modifiers: tuple[PlanModifier, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.type is None) == (self.nested is None):
+            raise ValueError("an attribute has exactly one of type and nested")
+        if not (self.required or self.optional or self.computed):
+            raise ValueError("an attribute is required, optional or computed")
+        if self.required and (self.optional or self.computed):
+            raise ValueError("a required attribute is neither optional nor computed")
+
+    def value_type(self) -> cty.CtyType:
+        if self.type is not None:
+            return self.type
+        assert self.nested is not None
+        return self.nested.value_type()
+
+
+@dataclass(frozen=True, eq=False)
+class NestedAttributes:
+    nesting: Literal["single", "list", "set", "map"]
+    attributes: dict[str, Attribute]
+
+    def object_type(self) -> cty.Object:
+        return cty.Object({n: a.value_type() for n, a in self.attributes.items()})
+
+    def value_type(self) -> cty.CtyType:
+        return _wrap(self.nesting, self.object_type())
+
+
+@dataclass(frozen=True, eq=False)
+class Block:
+    attributes: dict[str, Attribute] = field(default_factory=dict)
+    blocks: dict[str, NestedBlock] = field(default_factory=dict)
+    description: str = ""
+    deprecated: bool = False
+
+    def value_type(self) -> cty.Object:
+        attrs: dict[str, cty.CtyType] = {n: a.value_type() for n, a in self.attributes.items()}
+        for name, nb in self.blocks.items():
+            attrs[name] = _wrap(nb.nesting, nb.block.value_type())
+        return cty.Object(attrs)
+
+
+@dataclass(frozen=True, eq=False)
+class NestedBlock:
+    nesting: Nesting
+    block: Block
+    min_items: int = 0
+    max_items: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Schema:
+    block: Block
+    version: int = 0
+
+    @property
+    def type(self) -> cty.Object:
+        return self._type()
+
+    def _type(self) -> cty.Object:
+        cached = self.__dict__.get("_cached_type")
+        if cached is None:
+            cached = self.block.value_type()
+            object.__setattr__(self, "_cached_type", cached)
+        return cached
+
+    def attribute_at(self, path: Path) -> Attribute | None:
+        """The attribute a value path names, stepping over list indexes and map keys."""
+        attrs: dict[str, Attribute] | None = self.block.attributes
+        found: Attribute | None = None
+        skip_key = False
+        for step in path:
+            if isinstance(step, int) or skip_key:
+                skip_key = False
+                continue
+            if attrs is None or step not in attrs:
+                return None
+            found = attrs[step]
+            attrs = found.nested.attributes if found.nested is not None else None
+            skip_key = found.nested is not None and found.nested.nesting == "map"
+        return found
+
+
+@dataclass(frozen=True)
+class IdentityAttribute:
+    name: str
+    type: cty.CtyType
+    description: str = ""
+    required_for_import: bool = False
+    optional_for_import: bool = False
+
+
+@dataclass(frozen=True)
+class IdentitySchema:
+    attributes: tuple[IdentityAttribute, ...]
+    version: int = 0
+
+    @property
+    def type(self) -> cty.Object:
+        return cty.Object({a.name: a.type for a in self.attributes})
+
+
+def _wrap(nesting: str, obj: cty.Object) -> cty.CtyType:
+    if nesting in ("single", "group"):
+        return obj
+    if nesting == "list":
+        return cty.List(obj)
+    if nesting == "set":
+        return cty.Set(obj)
+    if nesting == "map":
+        return cty.Map(obj)
+    raise ValueError(f"unknown nesting {nesting!r}")
+
+
+def walk_attributes(
+    attributes: dict[str, Attribute], path: Path = ()
+) -> Iterator[tuple[Path, Attribute]]:
+    """Every attribute, nested ones included, with its schema path (no indexes)."""
+    for name, attr in attributes.items():
+        yield (*path, name), attr
+        if attr.nested is not None:
+            yield from walk_attributes(attr.nested.attributes, (*path, name))
+
+
+# ------------------------------------------------------------------------ wire form
+
+_NESTING_ATTR = {"single": 1, "list": 2, "set": 3, "map": 4}
+_NESTING_BLOCK = {"single": 1, "list": 2, "set": 3, "map": 4, "group": 5}
+_MARKDOWN = 1
+
+
+def schema_to_proto(pb: Any, schema: Schema) -> Any:
+    return pb.Schema(
+        version=schema.version, block=_block_to_proto(pb, schema.block, schema.version)
+    )
+
+
+def _block_to_proto(pb: Any, block: Block, version: int = 0) -> Any:
+    return pb.Schema.Block(
+        version=version,
+        attributes=[_attr_to_proto(pb, n, a) for n, a in block.attributes.items()],
+        block_types=[
+            pb.Schema.NestedBlock(
+                type_name=name,
+                block=_block_to_proto(pb, nb.block),
+                nesting=_NESTING_BLOCK[nb.nesting],
+                min_items=nb.min_items,
+                max_items=nb.max_items,
+            )
+            for name, nb in block.blocks.items()
+        ],
+        description=block.description,
+        description_kind=_MARKDOWN,
+        deprecated=block.deprecated,
+    )
+
+
+def _attr_to_proto(pb: Any, name: str, attr: Attribute) -> Any:
+    msg = pb.Schema.Attribute(
+        name=name,
+        description=attr.description,
+        description_kind=_MARKDOWN,
+        required=attr.required,
+        optional=attr.optional,
+        computed=attr.computed,
+        sensitive=attr.sensitive,
+        write_only=attr.write_only,
+        deprecated=bool(attr.deprecation_message),
+        deprecation_message=attr.deprecation_message,
+    )
+    if attr.type is not None:
+        msg.type = attr.type.type_json()
+    else:
+        assert attr.nested is not None
+        msg.nested_type.CopyFrom(
+            pb.Schema.Object(
+                attributes=[_attr_to_proto(pb, n, a) for n, a in attr.nested.attributes.items()],
+                nesting=_NESTING_ATTR[attr.nested.nesting],
+            )
+        )
+    return msg
+
+
+def identity_to_proto(pb: Any, identity: IdentitySchema) -> Any:
+    return pb.ResourceIdentitySchema(
+        version=identity.version,
+        identity_attributes=[
+            pb.ResourceIdentitySchema.IdentityAttribute(
+                name=a.name,
+                type=a.type.type_json(),
+                description=a.description,
+                required_for_import=a.required_for_import,
+                optional_for_import=a.optional_for_import,
+            )
+            for a in identity.attributes
+        ],
+    )

@@ -1,0 +1,503 @@
+"""The ``tfplugin6.Provider`` gRPC service, dispatching each call to a resource or data source.
+
+Every call is wrapped so that a Python exception becomes an error diagnostic that names the
+operation (the trace goes to the debug log, never to Terraform), and the server keeps serving.
+Schemas are turned into protobuf once, on first use, and reused for every later call.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..plugin import logs
+from ..plugin.codec import CodecError, Key, Path, decode_json, decode_msgpack, encode_msgpack
+from ..plugin.cty import UNKNOWN, CtyType
+from ..plugin.wire import tfplugin6_pb2 as pb
+from ..plugin.wire import tfplugin6_pb2_grpc as pb_grpc
+from . import planning
+from .diagnostics import Diagnostic, DiagnosticError, Diagnostics, Severity
+from .resource import (
+    ApplyContext,
+    DataSource,
+    ImportContext,
+    PlanContext,
+    Provider,
+    ReadContext,
+    Resource,
+    ValidateContext,
+)
+from .schema import identity_to_proto, schema_to_proto
+
+log = logging.getLogger("framework")
+
+
+def path_to_proto(path: Path) -> Any:
+    steps = []
+    for step in path:
+        if isinstance(step, int):
+            steps.append(pb.AttributePath.Step(element_key_int=step))
+        elif isinstance(step, Key):
+            steps.append(pb.AttributePath.Step(element_key_string=str(step)))
+        else:
+            steps.append(pb.AttributePath.Step(attribute_name=step))
+    return pb.AttributePath(steps=steps)
+
+
+def diag_to_proto(d: Diagnostic) -> Any:
+    msg = pb.Diagnostic(
+        severity=int(d.severity), summary=logs.redact(d.summary), detail=logs.redact(d.detail)
+    )
+    if d.path:
+        msg.attribute.CopyFrom(path_to_proto(d.path))
+    return msg
+
+
+def _dv(ty: CtyType, value: Any) -> Any:
+    return pb.DynamicValue(msgpack=encode_msgpack(ty, value))
+
+
+def _decode(ty: CtyType, dv: Any, what: str) -> Any:
+    if dv is None:
+        return None
+    try:
+        if dv.msgpack:
+            return decode_msgpack(ty, dv.msgpack)
+        if dv.json:
+            return decode_json(ty, dv.json)
+        return None
+    except CodecError as exc:
+        raise DiagnosticError(
+            f"Invalid {what} received from Terraform",
+            f"The {what} could not be decoded: {exc}",
+            exc.path or None,
+        ) from None
+
+
+def _wholly_known(value: Any) -> bool:
+    if value is UNKNOWN:
+        return False
+    if isinstance(value, dict):
+        return all(_wholly_known(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_wholly_known(v) for v in value)
+    return True
+
+
+def guarded(operation: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Turns every exception of one RPC into diagnostics on its response."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        response_type = getattr(pb, operation).Response
+
+        @functools.wraps(method)
+        def call(self: ProviderServicer, request: Any, context: Any) -> Any:
+            diags = Diagnostics()
+            try:
+                response = method(self, request, diags)
+            except DiagnosticError as exc:
+                diags.items.append(exc.diagnostic)
+                response = None
+            except Exception as exc:
+                log.debug("%s failed", operation, exc_info=True)
+                diags.error(
+                    f"Unexpected error in {operation}",
+                    f"{type(exc).__name__}: {exc}\n\nThis is a bug in the provider; "
+                    "please report it, with the output of TF_LOG=debug.",
+                )
+                response = None
+            if response is None:
+                response = response_type()
+                if operation in ("ReadResource",) and request.HasField("current_state"):
+                    # Never lose state on a failed read: hand the current one back.
+                    response.new_state.CopyFrom(request.current_state)
+                    response.private = request.private
+                if operation == "ApplyResourceChange" and request.HasField("prior_state"):
+                    response.new_state.CopyFrom(request.prior_state)
+                    response.private = request.planned_private
+            field = "diagnostic" if operation == "ListResource" else "diagnostics"
+            getattr(response, field).extend(diag_to_proto(d) for d in diags)
+            return response
+
+        return call
+
+    return wrap
+
+
+class ProviderServicer(pb_grpc.ProviderServicer):
+    """Serves one :class:`Provider` for the life of the plugin process."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+        self.resources: dict[str, Resource] = {r.type_name: r for r in provider.resources()}
+        self.data_sources: dict[str, DataSource] = {d.type_name: d for d in provider.data_sources()}
+        self.provider_data: Any = None
+        self._stop = threading.Event()
+        self._stop_lock = threading.Lock()
+        self._schema_response: Any = None
+        self._schema_lock = threading.Lock()
+
+    # ------------------------------------------------------------ helpers
+
+    def _ctx_kwargs(self, diags: Diagnostics) -> dict[str, Any]:
+        return {"provider_data": self.provider_data, "diags": diags, "stop": self._stop}
+
+    def _resource(self, type_name: str) -> Resource:
+        try:
+            return self.resources[type_name]
+        except KeyError:
+            raise DiagnosticError(
+                "Unknown resource type", f"This provider has no resource type {type_name!r}."
+            ) from None
+
+    def _data_source(self, type_name: str) -> DataSource:
+        try:
+            return self.data_sources[type_name]
+        except KeyError:
+            raise DiagnosticError(
+                "Unknown data source", f"This provider has no data source {type_name!r}."
+            ) from None
+
+    def _capabilities(self) -> Any:
+        return pb.ServerCapabilities(plan_destroy=True, get_provider_schema_optional=True)
+
+    # ------------------------------------------------------------ schema
+
+    @guarded("GetMetadata")
+    def GetMetadata(self, request: Any, diags: Diagnostics) -> Any:
+        return pb.GetMetadata.Response(
+            server_capabilities=self._capabilities(),
+            resources=[pb.GetMetadata.ResourceMetadata(type_name=n) for n in self.resources],
+            data_sources=[
+                pb.GetMetadata.DataSourceMetadata(type_name=n) for n in self.data_sources
+            ],
+        )
+
+    @guarded("GetProviderSchema")
+    def GetProviderSchema(self, request: Any, diags: Diagnostics) -> Any:
+        with self._schema_lock:
+            if self._schema_response is None:
+                response = pb.GetProviderSchema.Response(
+                    provider=schema_to_proto(pb, self.provider.schema),
+                    server_capabilities=self._capabilities(),
+                )
+                for name, res in self.resources.items():
+                    response.resource_schemas[name].CopyFrom(schema_to_proto(pb, res.schema))
+                for name, ds in self.data_sources.items():
+                    response.data_source_schemas[name].CopyFrom(schema_to_proto(pb, ds.schema))
+                self._schema_response = response
+            return self._schema_response
+
+    @guarded("GetResourceIdentitySchemas")
+    def GetResourceIdentitySchemas(self, request: Any, diags: Diagnostics) -> Any:
+        response = pb.GetResourceIdentitySchemas.Response()
+        for name, res in self.resources.items():
+            if res.identity_schema is not None:
+                response.identity_schemas[name].CopyFrom(identity_to_proto(pb, res.identity_schema))
+        return response
+
+    @guarded("GetFunctions")
+    def GetFunctions(self, request: Any, diags: Diagnostics) -> Any:
+        return pb.GetFunctions.Response()
+
+    # ------------------------------------------------------------ provider
+
+    @guarded("ValidateProviderConfig")
+    def ValidateProviderConfig(self, request: Any, diags: Diagnostics) -> Any:
+        schema = self.provider.schema
+        config = _decode(schema.type, request.config, "provider configuration")
+        planning.validate_attributes(schema.block.attributes, config, diags)
+        self.provider.validate(ValidateContext(config=config, **self._ctx_kwargs(diags)))
+        return None
+
+    @guarded("ConfigureProvider")
+    def ConfigureProvider(self, request: Any, diags: Diagnostics) -> Any:
+        config = _decode(self.provider.schema.type, request.config, "provider configuration")
+        ctx = ValidateContext(config=config, **self._ctx_kwargs(diags))
+        data = self.provider.configure(ctx, request.terraform_version)
+        if not diags.has_errors:
+            self.provider_data = data
+        return None
+
+    @guarded("StopProvider")
+    def StopProvider(self, request: Any, diags: Diagnostics) -> Any:
+        # Cancel what runs now; calls that start later get a fresh, unset event.
+        with self._stop_lock:
+            self._stop.set()
+            self._stop = threading.Event()
+        self.provider.stop()
+        return pb.StopProvider.Response()
+
+    # ------------------------------------------------------------ validation
+
+    @guarded("ValidateResourceConfig")
+    def ValidateResourceConfig(self, request: Any, diags: Diagnostics) -> Any:
+        res = self._resource(request.type_name)
+        config = _decode(res.schema.type, request.config, "configuration")
+        planning.validate_attributes(res.schema.block.attributes, config, diags)
+        res.validate(ValidateContext(config=config, **self._ctx_kwargs(diags)))
+        return None
+
+    @guarded("ValidateDataResourceConfig")
+    def ValidateDataResourceConfig(self, request: Any, diags: Diagnostics) -> Any:
+        ds = self._data_source(request.type_name)
+        config = _decode(ds.schema.type, request.config, "configuration")
+        planning.validate_attributes(ds.schema.block.attributes, config, diags)
+        ds.validate(ValidateContext(config=config, **self._ctx_kwargs(diags)))
+        return None
+
+    # ------------------------------------------------------------ state
+
+    @guarded("UpgradeResourceState")
+    def UpgradeResourceState(self, request: Any, diags: Diagnostics) -> Any:
+        res = self._resource(request.type_name)
+        ty = res.schema.type
+        raw = request.raw_state
+        if raw.flatmap and not raw.json:
+            raise DiagnosticError(
+                "State too old",
+                "This state was written by Terraform 0.11 or older and cannot be read; "
+                "remove it from state and import the object again.",
+            )
+        if request.version > res.schema.version:
+            raise DiagnosticError(
+                "State from a newer provider",
+                f"The state of this {request.type_name} was written by a newer version of the "
+                f"provider (schema version {request.version}, this one knows "
+                f"{res.schema.version}). Upgrade the provider.",
+            )
+        try:
+            import json
+
+            data = json.loads(raw.json) if raw.json else None
+        except ValueError as exc:
+            raise DiagnosticError("Invalid state", f"The stored state is not JSON: {exc}") from None
+        if isinstance(data, dict):
+            if request.version < res.schema.version:
+                data = res.upgrade_state(int(request.version), data)
+            # Attributes that this schema no longer has are dropped, new ones start null.
+            data = {k: v for k, v in data.items() if k in ty.attributes}
+        import json as _json
+
+        state = _decode(ty, pb.DynamicValue(json=_json.dumps(data).encode()), "state")
+        return pb.UpgradeResourceState.Response(upgraded_state=_dv(ty, state))
+
+    @guarded("UpgradeResourceIdentity")
+    def UpgradeResourceIdentity(self, request: Any, diags: Diagnostics) -> Any:
+        res = self._resource(request.type_name)
+        if res.identity_schema is None:
+            raise DiagnosticError("No identity", f"{request.type_name} has no identity.")
+        ty = res.identity_schema.type
+        identity = _decode(ty, pb.DynamicValue(json=request.raw_identity.json), "identity")
+        return pb.UpgradeResourceIdentity.Response(
+            upgraded_identity=pb.ResourceIdentityData(identity_data=_dv(ty, identity))
+        )
+
+    def _identity(self, res: Resource, state: Any) -> Any:
+        if res.identity_schema is None or state is None:
+            return None
+        identity = res.identity_of(state)
+        if identity is None or not _wholly_known(identity):
+            return None
+        return pb.ResourceIdentityData(identity_data=_dv(res.identity_schema.type, identity))
+
+    @guarded("ReadResource")
+    def ReadResource(self, request: Any, diags: Diagnostics) -> Any:
+        res = self._resource(request.type_name)
+        ty = res.schema.type
+        current = _decode(ty, request.current_state, "state")
+        identity = None
+        if res.identity_schema is not None and request.HasField("current_identity"):
+            identity = _decode(
+                res.identity_schema.type, request.current_identity.identity_data, "identity"
+            )
+        ctx = ReadContext(
+            state=current, private=request.private, identity=identity, **self._ctx_kwargs(diags)
+        )
+        new = res.read(ctx) if current is not None else None
+        if diags.has_errors:
+            return None  # the guard hands the current state back
+        response = pb.ReadResource.Response(new_state=_dv(ty, new), private=ctx.private)
+        new_identity = self._identity(res, new)
+        if new_identity is not None:
+            response.new_identity.CopyFrom(new_identity)
+        return response
+
+    # ------------------------------------------------------------ plan and apply
+
+    @guarded("PlanResourceChange")
+    def PlanResourceChange(self, request: Any, diags: Diagnostics) -> Any:
+        res = self._resource(request.type_name)
+        ty = res.schema.type
+        prior = _decode(ty, request.prior_state, "prior state")
+        proposed = _decode(ty, request.proposed_new_state, "proposed new state")
+        config = _decode(ty, request.config, "configuration")
+        if proposed is None:  # destroy
+            return pb.PlanResourceChange.Response(
+                planned_state=_dv(ty, None), planned_private=request.prior_private
+            )
+        attributes = res.schema.block.attributes
+        planned = planning.plan_attributes(attributes, config, prior, proposed)
+        ctx = PlanContext(
+            config=config,
+            prior=prior,
+            planned=planned,
+            private=request.prior_private,
+            **self._ctx_kwargs(diags),
+        )
+        res.modify_plan(ctx)
+        if diags.has_errors:
+            return None
+        replace = planning.replace_checks(attributes, config, prior, ctx.planned)
+        for extra in ctx.requires_replace:
+            if extra not in replace:
+                replace.append(extra)
+        response = pb.PlanResourceChange.Response(
+            planned_state=_dv(ty, ctx.planned),
+            planned_private=ctx.private,
+            requires_replace=[path_to_proto(p) for p in replace],
+        )
+        if prior is not None and not replace:
+            identity = self._identity(res, ctx.planned)
+            if identity is not None:
+                response.planned_identity.CopyFrom(identity)
+        return response
+
+    @guarded("ApplyResourceChange")
+    def ApplyResourceChange(self, request: Any, diags: Diagnostics) -> Any:
+        res = self._resource(request.type_name)
+        ty = res.schema.type
+        prior = _decode(ty, request.prior_state, "prior state")
+        planned = _decode(ty, request.planned_state, "planned state")
+        config = _decode(ty, request.config, "configuration")
+        ctx = ApplyContext(
+            config=config,
+            prior=prior,
+            planned=planned,
+            private=request.planned_private,
+            **self._ctx_kwargs(diags),
+        )
+        if planned is None:
+            res.delete(ctx)
+            if diags.has_errors:
+                return None  # keeps the prior state: the object may still exist
+            return pb.ApplyResourceChange.Response(new_state=_dv(ty, None))
+        if prior is None:
+            try:
+                new = res.create(ctx)
+            except DiagnosticError as exc:
+                diags.items.append(exc.diagnostic)
+                new = None
+            if diags.has_errors:
+                if ctx.partial_state is not None:
+                    # Saved as tainted: the remote object exists and must not be forgotten.
+                    return self._apply_response(res, ctx.partial_state, ctx.private)
+                return pb.ApplyResourceChange.Response(new_state=_dv(ty, None))
+        else:
+            new = res.update(ctx)
+            if diags.has_errors:
+                return None
+        if not _wholly_known(new):
+            raise DiagnosticError(
+                "Provider left values unknown after apply",
+                f"{request.type_name}: the result still contains unknown values.",
+            )
+        return self._apply_response(res, new, ctx.private)
+
+    def _apply_response(self, res: Resource, state: Any, private: bytes) -> Any:
+        response = pb.ApplyResourceChange.Response(
+            new_state=_dv(res.schema.type, state), private=private
+        )
+        identity = self._identity(res, state)
+        if identity is not None:
+            response.new_identity.CopyFrom(identity)
+        return response
+
+    @guarded("ImportResourceState")
+    def ImportResourceState(self, request: Any, diags: Diagnostics) -> Any:
+        res = self._resource(request.type_name)
+        identity = None
+        if res.identity_schema is not None and request.HasField("identity"):
+            identity = _decode(res.identity_schema.type, request.identity.identity_data, "identity")
+        ctx = ImportContext(id=request.id, identity=identity, **self._ctx_kwargs(diags))
+        state = res.import_state(ctx)
+        if diags.has_errors or state is None:
+            return None
+        imported = pb.ImportResourceState.ImportedResource(
+            type_name=request.type_name, state=_dv(res.schema.type, state)
+        )
+        ident = self._identity(res, state)
+        if ident is not None:
+            imported.identity.CopyFrom(ident)
+        return pb.ImportResourceState.Response(imported_resources=[imported])
+
+    @guarded("MoveResourceState")
+    def MoveResourceState(self, request: Any, diags: Diagnostics) -> Any:
+        raise DiagnosticError(
+            "Moving state is not supported",
+            "This provider does not support moving state from another resource type.",
+        )
+
+    @guarded("ReadDataSource")
+    def ReadDataSource(self, request: Any, diags: Diagnostics) -> Any:
+        ds = self._data_source(request.type_name)
+        ty = ds.schema.type
+        config = _decode(ty, request.config, "configuration")
+        state = ds.read(ValidateContext(config=config, **self._ctx_kwargs(diags)))
+        if diags.has_errors:
+            return None
+        if not _wholly_known(state):
+            raise DiagnosticError("Data source left values unknown", request.type_name)
+        return pb.ReadDataSource.Response(state=_dv(ty, state))
+
+    # ------------------------------------------------------------ not offered
+
+    @guarded("CallFunction")
+    def CallFunction(self, request: Any, diags: Diagnostics) -> Any:
+        raise DiagnosticError(
+            "No such function", f"This provider has no function {request.name!r}."
+        )
+
+
+def _unsupported(operation: str) -> Callable[..., Any]:
+    """For calls Terraform makes only when the schema declares something we do not have."""
+    method = getattr(pb, operation, None)
+
+    def call(self: ProviderServicer, request: Any, context: Any) -> Any:
+        text = f"This provider does not support {operation}."
+        response_type = getattr(method, "Response", None) if method is not None else None
+        if response_type is not None and "diagnostics" in response_type.DESCRIPTOR.fields_by_name:
+            response = response_type()
+            response.diagnostics.append(
+                pb.Diagnostic(severity=int(Severity.ERROR), summary="Unsupported call", detail=text)
+            )
+            return response
+        import grpc
+
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, text)
+
+    return call
+
+
+def _stream_unsupported(operation: str) -> Callable[..., Iterator[Any]]:
+    def call(self: ProviderServicer, request: Any, context: Any) -> Iterator[Any]:
+        import grpc
+
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, f"This provider does not support {operation}.")
+        yield from ()
+
+    return call
+
+
+_STREAMING = {"ListResource", "ReadStateBytes", "WriteStateBytes", "InvokeAction"}
+for _method in pb.DESCRIPTOR.services_by_name["Provider"].methods:
+    if _method.name not in ProviderServicer.__dict__:
+        if _method.name in _STREAMING:
+            setattr(ProviderServicer, _method.name, _stream_unsupported(_method.name))
+        else:
+            request_name = _method.input_type.containing_type
+            op = request_name.name if request_name is not None else _method.name
+            setattr(ProviderServicer, _method.name, _unsupported(op))
