@@ -351,7 +351,7 @@ class ProviderServicer(pb_grpc.ProviderServicer):
         res.modify_plan(ctx)
         if diags.has_errors:
             return None
-        replace = planning.replace_checks(attributes, config, prior, ctx.planned)
+        replace = planning.replace_checks(attributes, config, ctx.prior, ctx.planned)
         for extra in ctx.requires_replace:
             if extra not in replace:
                 replace.append(extra)

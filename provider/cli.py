@@ -1,0 +1,88 @@
+"""The ``terraform-provider-connectly`` executable.
+
+Started by Terraform (magic cookie set) it serves the provider; started by a person it explains
+itself, runs the local Connectly emulator, or installs itself where Terraform looks for plugins.
+Imports stay inside the branches: Terraform starts this program several times per command, so
+every module loaded before the first answer costs every user on every run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+USAGE = """\
+terraform-provider-connectly: the Terraform provider for Connectly webhooks (connectly/connectly).
+
+Terraform starts this program itself; you do not run it to use the provider. Instead:
+
+  terraform-provider-connectly install [--dev-overrides]
+      Put this provider where `terraform init` finds it (the local plugin mirror), or print a
+      CLI configuration with dev_overrides that points Terraform at it.
+
+  terraform-provider-connectly emulator [--port N] [--api-key K] [--state FILE] [--help]
+      Run a local Connectly API on 127.0.0.1 to try your HCL offline.
+
+  terraform-provider-connectly --version | --help
+
+Then, in your configuration:
+
+  terraform {
+    required_providers {
+      connectly = { source = "connectly/connectly" }
+    }
+  }
+"""
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("terraform-provider-connectly")
+    except PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+def serve() -> int:
+    from .framework.servicer import ProviderServicer
+    from .plugin.server import ServeOptions, serve
+    from .resources.provider import ConnectlyProvider
+
+    return serve(ProviderServicer(ConnectlyProvider()), ServeOptions(name="provider.connectly"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    from .plugin.server import COOKIE_KEY, COOKIE_VALUE, NOT_A_PLUGIN
+
+    if not args:
+        if os.environ.get(COOKIE_KEY) == COOKIE_VALUE:
+            code = serve()
+            # The gRPC threads must not hold up the exit: Terraform kills us after 2 s.
+            sys.stderr.flush()
+            os._exit(code)
+        sys.stderr.write(NOT_A_PLUGIN + "\n" + USAGE)
+        return 1
+    command, rest = args[0], args[1:]
+    if command in ("--version", "-v", "version"):
+        print(f"terraform-provider-connectly {version()} (plugin protocol 6)")
+        return 0
+    if command in ("--help", "-h", "help"):
+        print(USAGE, end="")
+        return 0
+    if command == "emulator":
+        from .emulator.cli import main as emulator_main
+
+        return emulator_main(rest)
+    if command == "install":
+        from .tools.install import main as install_main
+
+        return install_main(rest, version())
+    sys.stderr.write(f"unknown command {command!r}\n\n{USAGE}")
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

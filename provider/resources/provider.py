@@ -1,0 +1,158 @@
+"""The ``connectly`` provider block: credentials, the default business and the API address."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..framework.resource import DataSource, Provider, Resource, ValidateContext
+from ..framework.schema import Attribute, Block, Schema
+from ..framework.validators import HttpUrl, NotBlank
+from ..plugin import cty, logs
+
+if TYPE_CHECKING:
+    from ..connectly.client import ConnectlyClient
+
+DEFAULT_BASE_URL = "https://api.connectly.ai"
+
+SCHEMA = Schema(
+    Block(
+        {
+            "api_key": Attribute(
+                cty.STRING,
+                optional=True,
+                sensitive=True,
+                description="Connectly API key, sent as `X-API-Key`. "
+                "Defaults to the `CONNECTLY_API_KEY` environment variable.",
+                validators=(NotBlank(),),
+            ),
+            "business_id": Attribute(
+                cty.STRING,
+                optional=True,
+                description="The business that resources belong to unless they set their own "
+                "`business_id`. Defaults to the `CONNECTLY_BUSINESS_ID` environment variable.",
+                validators=(NotBlank(),),
+            ),
+            "base_url": Attribute(
+                cty.STRING,
+                optional=True,
+                description=f"The API address. Defaults to `CONNECTLY_BASE_URL`, else "
+                f"`{DEFAULT_BASE_URL}`. `http://127.0.0.1:PORT` reaches a local emulator.",
+                validators=(HttpUrl(),),
+            ),
+            "ca_bundle": Attribute(
+                cty.STRING,
+                optional=True,
+                description="Path to a PEM file of the certificate authorities to trust for "
+                "the API instead of the system's (TLS verification itself is always on). "
+                "Defaults to `CONNECTLY_CA_BUNDLE`.",
+            ),
+        },
+        description="Manage [Connectly](https://connectly.ai) webhook registrations.",
+    )
+)
+
+
+@dataclass
+class ProviderData:
+    """What resources get from the configured provider. The client is made on first use:
+    a plan that never calls the API never pays for the HTTP stack."""
+
+    api_key: str | None
+    business_id: Any  # str, None, or UNKNOWN while the configuration is not yet known
+    base_url: str
+    verify: bool | str = True
+    version: str = "dev"
+    _client: ConnectlyClient | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self) -> ConnectlyClient:
+        with self._lock:
+            if self._client is None:
+                if not self.api_key or self.api_key is cty.UNKNOWN:
+                    from ..framework.diagnostics import DiagnosticError
+
+                    raise DiagnosticError(
+                        "Provider configuration not known yet",
+                        "The provider's api_key depends on values known only after apply.",
+                    )
+                from ..connectly.client import ConnectlyClient
+
+                self._client = ConnectlyClient(
+                    self.api_key,
+                    self.base_url,
+                    user_agent=f"terraform-provider-connectly/{self.version}",
+                    verify=self.verify,
+                )
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+def _setting(config: Any, name: str, env: str) -> Any:
+    value = config.get(name) if isinstance(config, dict) else None
+    if value is None:
+        value = os.environ.get(env) or None
+    return value
+
+
+class ConnectlyProvider(Provider):
+    type_name = "connectly"
+    schema = SCHEMA
+
+    def __init__(self) -> None:
+        self.data: ProviderData | None = None
+
+    def resources(self) -> list[Resource]:
+        from .webhook import WebhookResource
+
+        return [WebhookResource()]
+
+    def data_sources(self) -> list[DataSource]:
+        from .webhooks import WebhooksDataSource
+
+        return [WebhooksDataSource()]
+
+    def configure(self, ctx: ValidateContext, terraform_version: str) -> Any:
+        api_key = _setting(ctx.config, "api_key", "CONNECTLY_API_KEY")
+        business_id = _setting(ctx.config, "business_id", "CONNECTLY_BUSINESS_ID")
+        base_url = _setting(ctx.config, "base_url", "CONNECTLY_BASE_URL") or DEFAULT_BASE_URL
+        ca_bundle = _setting(ctx.config, "ca_bundle", "CONNECTLY_CA_BUNDLE")
+        if api_key is None:
+            ctx.diags.error(
+                "Missing Connectly API key",
+                "Set `api_key` in the provider \"connectly\" block (for example from a "
+                "sensitive variable), or set the CONNECTLY_API_KEY environment variable.",
+                ("api_key",),
+            )
+            return None
+        if isinstance(api_key, str):
+            logs.register_secret(api_key)
+        if base_url is not cty.UNKNOWN:
+            HttpUrl()(base_url, ("base_url",), ctx.diags)
+        if ca_bundle not in (None, cty.UNKNOWN) and not os.path.isfile(ca_bundle):
+            ctx.diags.error(
+                "CA bundle not found", f"No file at {ca_bundle!r}.", ("ca_bundle",)
+            )
+        if ctx.diags.has_errors:
+            return None
+        from ..cli import version
+
+        self.data = ProviderData(
+            api_key=api_key,
+            business_id=business_id,
+            base_url=str(base_url).rstrip("/") if base_url is not cty.UNKNOWN else "",
+            verify=ca_bundle if isinstance(ca_bundle, str) else True,
+            version=version(),
+        )
+        return self.data
+
+    def stop(self) -> None:
+        if self.data is not None:
+            self.data.close()

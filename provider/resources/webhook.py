@@ -1,0 +1,616 @@
+"""``connectly_webhook``: one webhook registration, for one topic of one business.
+
+The API has no read-one endpoint, hides the webengage token, may leave ``type`` out of
+listings and fills defaults the user never wrote. Each attribute's rule for plan, read and
+import is decided in ``docs/design.md``; the short version: configured values come back
+exactly as configured, server-filled values are kept once known, and what the API will not
+reveal is kept from state.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..framework.diagnostics import DiagnosticError
+from ..framework.planmodifiers import RequiresReplace, UseStateForUnknown
+from ..framework.resource import (
+    ApplyContext,
+    ImportContext,
+    PlanContext,
+    ReadContext,
+    Resource,
+    ValidateContext,
+)
+from ..framework.schema import (
+    Attribute,
+    Block,
+    IdentityAttribute,
+    IdentitySchema,
+    NestedAttributes,
+    Schema,
+)
+from ..framework.timeouts import seconds_for, timeouts_attribute
+from ..framework.validators import (
+    HttpUrl,
+    MaxLength,
+    NoControlCharacters,
+    NotBlank,
+    OneOf,
+    SizeAtLeast,
+)
+from ..plugin import cty, logs
+from ..plugin.cty import UNKNOWN
+from .errors import api_error
+
+if TYPE_CHECKING:
+    from ..connectly.models import Webhook, WebhookConfiguration
+    from .provider import ProviderData
+
+TOPICS = ("messages", "delivery_status", "report")
+TYPES = ("custom", "zapier", "webengage", "integromat_make")
+DEFAULT_TYPE = "custom"
+TIMEOUT_DEFAULTS = {"create": 300.0, "read": 120.0, "update": 300.0, "delete": 300.0}
+
+_TEXT = (NoControlCharacters(), MaxLength(2048))
+
+WEBENGAGE = NestedAttributes(
+    "single",
+    {
+        "webengage_token": Attribute(
+            cty.STRING,
+            optional=True,
+            sensitive=True,
+            description="Webengage token. The API never shows it back, so Terraform keeps the "
+            "value you set and cannot see changes made outside Terraform.",
+            validators=(NotBlank(), *_TEXT),
+        ),
+        "webengage_webhook_url": Attribute(
+            cty.STRING,
+            optional=True,
+            description="Webengage webhook URL.",
+            validators=(HttpUrl(), *_TEXT),
+        ),
+    },
+)
+
+FILTER = NestedAttributes(
+    "list",
+    {
+        "field": Attribute(
+            cty.STRING,
+            required=True,
+            description="Event field to match, such as `campaign_name`.",
+            validators=(NotBlank(), *_TEXT),
+        ),
+        "expression": Attribute(
+            cty.STRING,
+            required=True,
+            description="Glob to match the field against, such as `prod-*`.",
+            validators=(NotBlank(), *_TEXT),
+        ),
+    },
+)
+
+CONFIGURATION = NestedAttributes(
+    "single",
+    {
+        "echo": Attribute(
+            cty.BOOL,
+            optional=True,
+            computed=True,
+            description="Also deliver the business's own outbound messages. "
+            "Server default when unset.",
+            plan_modifiers=(UseStateForUnknown(),),
+        ),
+        "channel_types": Attribute(
+            cty.Set(cty.STRING),
+            optional=True,
+            computed=True,
+            description="Channels to deliver, such as `whatsapp` and `sms`. "
+            "Server default when unset. Cannot be empty: the API stores no empty list.",
+            validators=(
+                SizeAtLeast(
+                    1,
+                    "The API stores no empty list and answers its default instead; leave "
+                    "channel_types out to use the server's default.",
+                ),
+            ),
+            plan_modifiers=(UseStateForUnknown(),),
+        ),
+        "filters": Attribute(
+            nested=FILTER,
+            optional=True,
+            computed=True,
+            description="Deliver only events that match every filter.",
+            plan_modifiers=(UseStateForUnknown(),),
+        ),
+        "webengage_configuration": Attribute(
+            nested=WEBENGAGE,
+            optional=True,
+            description="Settings for `type = \"webengage\"` only.",
+        ),
+    },
+)
+
+SCHEMA = Schema(
+    Block(
+        {
+            "id": Attribute(
+                cty.STRING,
+                computed=True,
+                description="The webhook's id, assigned by Connectly.",
+                plan_modifiers=(UseStateForUnknown(),),
+            ),
+            "business_id": Attribute(
+                cty.STRING,
+                optional=True,
+                computed=True,
+                description="The business to register the webhook for. Defaults to the "
+                "provider's `business_id`. Changing it forces a new webhook.",
+                validators=(NotBlank(), NoControlCharacters(), MaxLength(256)),
+                plan_modifiers=(RequiresReplace(),),
+            ),
+            "topic": Attribute(
+                cty.STRING,
+                required=True,
+                description="What to deliver: `messages`, `delivery_status` or `report`. "
+                "A business has at most one webhook per topic. Changing it forces a new "
+                "webhook.",
+                validators=(OneOf(TOPICS),),
+                plan_modifiers=(RequiresReplace(),),
+            ),
+            "address": Attribute(
+                cty.STRING,
+                required=True,
+                description="The absolute http(s) URL that receives the events. Updated in "
+                "place.",
+                validators=(HttpUrl(), *_TEXT),
+            ),
+            "type": Attribute(
+                cty.STRING,
+                optional=True,
+                computed=True,
+                default=DEFAULT_TYPE,
+                description="`custom` (default), `zapier`, `webengage` or `integromat_make`. "
+                "Changing it forces a new webhook.",
+                validators=(OneOf(TYPES),),
+                plan_modifiers=(RequiresReplace(),),
+            ),
+            "configuration": Attribute(
+                nested=CONFIGURATION,
+                optional=True,
+                computed=True,
+                description="Delivery settings. Parts left out keep the server's values.",
+                plan_modifiers=(UseStateForUnknown(),),
+            ),
+            "timeouts": timeouts_attribute(("create", "read", "update", "delete"), "5m"),
+        },
+        description="A Connectly webhook registration: where Connectly delivers the events of "
+        "one topic for one business.",
+    )
+)
+
+IDENTITY = IdentitySchema(
+    (
+        IdentityAttribute(
+            "business_id",
+            cty.STRING,
+            description="The business the webhook belongs to (default: the provider's).",
+            optional_for_import=True,
+        ),
+        IdentityAttribute(
+            "id", cty.STRING, description="The webhook's id.", required_for_import=True
+        ),
+    )
+)
+
+# Private state: set when the state's `type` is an assumption (an import where the listing
+# did not say), so that a configured type different from it is recorded in place instead of
+# replacing a webhook that may well have that type already.
+_TYPE_ASSUMED = "type_assumed"
+
+
+def _private(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _pack(private: dict[str, Any]) -> bytes:
+    return json.dumps(private, sort_keys=True).encode() if private else b""
+
+
+def _deadline(state: Any, operation: str) -> float:
+    timeouts = state.get("timeouts") if isinstance(state, dict) else None
+    return time.monotonic() + seconds_for(timeouts, operation, TIMEOUT_DEFAULTS[operation])
+
+
+def _data(ctx: Any) -> ProviderData:
+    data = ctx.provider_data
+    if data is None:
+        raise DiagnosticError(
+            "Provider not configured",
+            "The connectly provider was not configured; see the errors above.",
+        )
+    return data
+
+
+# --------------------------------------------------------------------- value mapping
+
+
+def configuration_to_api(value: Any) -> WebhookConfiguration | None:
+    from ..connectly.models import Filter, WebengageConfiguration, WebhookConfiguration
+
+    if not isinstance(value, dict):
+        return None
+    filters = value.get("filters")
+    webengage = value.get("webengage_configuration")
+    return WebhookConfiguration(
+        echo=value.get("echo"),
+        channel_types=sorted(value["channel_types"]) if value.get("channel_types") else None,
+        filters=[Filter(f["field"], f["expression"]) for f in filters]
+        if isinstance(filters, list)
+        else None,
+        webengage_configuration=WebengageConfiguration(
+            webengage_token=webengage.get("webengage_token"),
+            webengage_webhook_url=webengage.get("webengage_webhook_url"),
+        )
+        if isinstance(webengage, dict)
+        else None,
+    )
+
+
+def configuration_from_api(observed: WebhookConfiguration | None, kept: Any) -> Any:
+    """The listing's configuration, with what the listing cannot show kept from ``kept``."""
+    kept = kept if isinstance(kept, dict) else {}
+    if observed is None:
+        return kept or None
+    kept_we = kept.get("webengage_configuration")
+    webengage = kept_we
+    if observed.webengage_configuration is not None:
+        we = observed.webengage_configuration
+        kept_we = kept_we if isinstance(kept_we, dict) else {}
+        webengage = {
+            # The API hides or masks the token: what the user set is what we keep.
+            "webengage_token": kept_we.get("webengage_token"),
+            "webengage_webhook_url": we.webengage_webhook_url
+            if we.webengage_webhook_url is not None
+            else kept_we.get("webengage_webhook_url"),
+        }
+    return {
+        "echo": observed.echo if observed.echo is not None else kept.get("echo"),
+        "channel_types": list(observed.channel_types)
+        if observed.channel_types is not None
+        else kept.get("channel_types"),
+        "filters": [{"field": f.field, "expression": f.expression} for f in observed.filters]
+        if observed.filters is not None
+        else kept.get("filters"),
+        "webengage_configuration": webengage,
+    }
+
+
+def state_from_api(
+    webhook: Webhook, business_id: str, kept: dict[str, Any], private: dict[str, Any]
+) -> dict[str, Any]:
+    """A full state from a listing entry; ``kept`` supplies what the listing does not say."""
+    if webhook.type is not None:
+        type_ = webhook.type
+        private.pop(_TYPE_ASSUMED, None)
+    else:
+        type_ = kept.get("type")
+        if type_ is None:
+            type_ = DEFAULT_TYPE
+            private[_TYPE_ASSUMED] = True
+    return {
+        "id": webhook.id,
+        "business_id": business_id,
+        "topic": webhook.topic if webhook.topic is not None else kept.get("topic"),
+        "address": webhook.address if webhook.address is not None else kept.get("address"),
+        "type": type_,
+        "configuration": configuration_from_api(webhook.configuration, kept.get("configuration")),
+        "timeouts": kept.get("timeouts"),
+    }
+
+
+def overlay_known(planned: Any, observed: Any) -> Any:
+    """What apply returns: every value the plan knew, and the server's answer for the rest.
+
+    Terraform insists that apply keeps each known planned value exactly; if the server
+    normalised one, the next refresh shows it as drift, which is the honest place for it.
+    """
+    if planned is UNKNOWN:
+        return observed
+    if isinstance(planned, dict) and isinstance(observed, dict):
+        return {k: overlay_known(v, observed.get(k)) for k, v in planned.items()}
+    if isinstance(planned, list) and any(v is UNKNOWN for v in planned):
+        return observed
+    return planned
+
+
+def _fill_unknown(value: Any) -> Any:
+    if value is UNKNOWN:
+        return None
+    if isinstance(value, dict):
+        return {k: _fill_unknown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_unknown(v) for v in value]
+    return value
+
+
+def _split_import_id(raw: str) -> tuple[str | None, str]:
+    raw = raw.strip()
+    if "/" in raw:
+        business, _, webhook = raw.partition("/")
+        return business.strip(), webhook.strip()
+    return None, raw
+
+
+# --------------------------------------------------------------------- the resource
+
+
+class WebhookResource(Resource):
+    type_name = "connectly_webhook"
+    schema = SCHEMA
+    identity_schema = IDENTITY
+
+    def identity_of(self, state: Any) -> dict[str, Any] | None:
+        return {"business_id": state.get("business_id"), "id": state.get("id")}
+
+    # ----------------------------------------------------------------- validate
+
+    def validate(self, ctx: ValidateContext) -> None:
+        config = ctx.config or {}
+        type_ = config.get("type")
+        configuration = config.get("configuration")
+        if type_ is None:
+            type_ = DEFAULT_TYPE
+        if (
+            isinstance(configuration, dict)
+            and configuration.get("webengage_configuration") is not None
+            and type_ is not UNKNOWN
+            and type_ != "webengage"
+        ):
+            ctx.diags.error(
+                "webengage_configuration needs type \"webengage\"",
+                f'webengage_configuration is only used by webhooks of type "webengage", but '
+                f'this one has type "{type_}". Set type = "webengage" or remove the block.',
+                ("configuration", "webengage_configuration"),
+            )
+
+    # ----------------------------------------------------------------- plan
+
+    def modify_plan(self, ctx: PlanContext) -> None:
+        config = ctx.config or {}
+        if config.get("business_id") is None:
+            data = ctx.provider_data
+            default = data.business_id if data is not None else UNKNOWN
+            if default is None:
+                ctx.diags.error(
+                    "Missing business_id",
+                    "Set business_id on this resource, or a default in the provider "
+                    '"connectly" block (business_id) or the CONNECTLY_BUSINESS_ID '
+                    "environment variable.",
+                    ("business_id",),
+                )
+                return
+            ctx.planned["business_id"] = default
+        if ctx.prior is not None and _private(ctx.private).get(_TYPE_ASSUMED):
+            # The prior type was a guess (see _TYPE_ASSUMED): adopt the configured one in
+            # place. The remote webhook keeps whatever type it has; the API cannot change it.
+            if ctx.planned.get("type") != ctx.prior.get("type"):
+                ctx.prior = {**ctx.prior, "type": ctx.planned.get("type")}
+                ctx.diags.warning(
+                    "Webhook type recorded, not changed",
+                    "This webhook was imported and the API did not report its type; "
+                    f'Terraform will record type "{ctx.planned.get("type")}" from your '
+                    "configuration without replacing the webhook.",
+                    ("type",),
+                )
+
+    # ----------------------------------------------------------------- read
+
+    def read(self, ctx: ReadContext) -> Any:
+        from ..connectly.errors import ConnectlyError
+
+        state = ctx.state
+        client = _data(ctx).client()
+        private = _private(ctx.private)
+        try:
+            webhook = client.get_webhook(
+                state["business_id"], state["id"], deadline=_deadline(state, "read"), shared=True
+            )
+        except ConnectlyError as exc:
+            raise api_error("read", exc, state) from None
+        if webhook is None:
+            return None
+        new = state_from_api(webhook, state["business_id"], state, private)
+        ctx.private = _pack(private)
+        return new
+
+    # ----------------------------------------------------------------- create
+
+    def create(self, ctx: ApplyContext) -> Any:
+        from ..connectly.errors import Conflict, ConnectlyError
+        from ..connectly.models import WebhookSpec
+
+        planned = ctx.planned
+        business_id = planned["business_id"]
+        client = _data(ctx).client()
+        deadline = _deadline(planned, "create")
+        configuration = planned.get("configuration")
+        _register_secrets(configuration)
+        spec = WebhookSpec(
+            topic=planned["topic"],
+            address=planned["address"],
+            type=planned["type"],
+            configuration=configuration_to_api(configuration)
+            if configuration is not UNKNOWN
+            else None,
+        )
+        try:
+            before = client.list_webhooks(business_id, deadline=deadline, shared=True)
+            holder = next((w for w in before if w.topic == spec.topic), None)
+            webhook_id = client.create_webhook(business_id, spec, deadline=deadline)
+        except Conflict as exc:
+            raise _conflict_error(business_id, spec.topic, exc.existing) from None
+        except ConnectlyError as exc:
+            raise api_error("create", exc, planned) from None
+
+        # From here on the webhook exists: whatever fails, the state must keep its id.
+        private: dict[str, Any] = {}
+        ctx.partial_state = _fill_unknown({**planned, "id": webhook_id})
+        try:
+            after = client.list_webhooks(business_id, deadline=deadline)
+        except ConnectlyError as exc:
+            raise api_error("read after create", exc, planned) from None
+        created = next((w for w in after if w.id == webhook_id), None)
+        if created is None:
+            raise DiagnosticError(
+                "Webhook vanished right after create",
+                f"Connectly accepted webhook {webhook_id} in business {business_id} but does "
+                "not list it. It is saved as tainted; the next apply replaces it.",
+            )
+        if holder is not None and holder.id != webhook_id and all(w.id != holder.id for w in after):
+            ctx.diags.warning(
+                "An existing webhook was replaced",
+                f'Business {business_id} already had webhook {holder.id} for topic '
+                f'"{spec.topic}" (address {holder.address}). Connectly replaced it with this '
+                "one. If another Terraform configuration managed it, its next plan will want "
+                "to create it again.",
+            )
+        observed = state_from_api(created, business_id, planned_known(planned), private)
+        private.pop(_TYPE_ASSUMED, None)  # we sent the type ourselves
+        ctx.private = _pack(private)
+        ctx.partial_state = None
+        return overlay_known(planned, observed)
+
+    # ----------------------------------------------------------------- update
+
+    def update(self, ctx: ApplyContext) -> Any:
+        from ..connectly.errors import ConnectlyError, NotFound
+
+        planned, prior = ctx.planned, ctx.prior
+        business_id, webhook_id = prior["business_id"], prior["id"]
+        client = _data(ctx).client()
+        deadline = _deadline(planned, "update")
+        configuration = planned.get("configuration")
+        _register_secrets(configuration)
+        address = planned["address"] if planned["address"] != prior["address"] else None
+        api_configuration = None
+        if configuration != prior.get("configuration") and configuration is not UNKNOWN:
+            api_configuration = configuration_to_api(configuration)
+        private = _private(ctx.private)
+        try:
+            if address is not None or api_configuration is not None:
+                client.update_webhook(
+                    business_id,
+                    webhook_id,
+                    address=address,
+                    configuration=api_configuration,
+                    deadline=deadline,
+                )
+            current = client.get_webhook(business_id, webhook_id, deadline=deadline)
+        except NotFound:
+            raise DiagnosticError(
+                "Webhook no longer exists",
+                f"Webhook {webhook_id} in business {business_id} was deleted outside Terraform. "
+                "Run terraform apply again to create it anew.",
+            ) from None
+        except ConnectlyError as exc:
+            raise api_error("update", exc, planned) from None
+        if current is None:
+            raise DiagnosticError(
+                "Webhook no longer exists",
+                f"Webhook {webhook_id} in business {business_id} was deleted outside Terraform "
+                "during the update. Run terraform apply again to create it anew.",
+            )
+        if private.get(_TYPE_ASSUMED):
+            private.pop(_TYPE_ASSUMED)  # the configured type is now what state records
+        observed = state_from_api(current, business_id, planned_known(planned), private)
+        ctx.private = _pack(private)
+        return overlay_known(planned, observed)
+
+    # ----------------------------------------------------------------- delete
+
+    def delete(self, ctx: ApplyContext) -> None:
+        from ..connectly.errors import ConnectlyError
+
+        prior = ctx.prior
+        client = _data(ctx).client()
+        try:
+            client.delete_webhook(
+                prior["business_id"], prior["id"], deadline=_deadline(prior, "delete")
+            )
+        except ConnectlyError as exc:
+            raise api_error("delete", exc, prior) from None
+
+    # ----------------------------------------------------------------- import
+
+    def import_state(self, ctx: ImportContext) -> Any:
+        from ..connectly.errors import ConnectlyError
+
+        data = _data(ctx)
+        if ctx.identity:
+            business_id, webhook_id = ctx.identity.get("business_id"), ctx.identity.get("id")
+        else:
+            business_id, webhook_id = _split_import_id(ctx.id)
+        business_id = business_id or (
+            data.business_id if isinstance(data.business_id, str) else None
+        )
+        if not webhook_id:
+            raise DiagnosticError(
+                "Invalid import id",
+                f'Expected "<webhook_id>" or "<business_id>/<webhook_id>", got "{ctx.id}".',
+            )
+        if not business_id:
+            raise DiagnosticError(
+                "Business unknown for import",
+                f'Import "{webhook_id}" needs a business: use "<business_id>/{webhook_id}", or '
+                "set business_id in the provider block or CONNECTLY_BUSINESS_ID.",
+            )
+        try:
+            webhook = data.client().get_webhook(
+                business_id, webhook_id, deadline=time.monotonic() + TIMEOUT_DEFAULTS["read"]
+            )
+        except ConnectlyError as exc:
+            raise api_error("import", exc, None) from None
+        if webhook is None:
+            raise DiagnosticError(
+                "Cannot import webhook",
+                f"no webhook {webhook_id} in business {business_id}",
+            )
+        private: dict[str, Any] = {}
+        return state_from_api(webhook, business_id, {}, private)
+
+
+def planned_known(planned: dict[str, Any]) -> dict[str, Any]:
+    return _fill_unknown(planned)
+
+
+def _register_secrets(configuration: Any) -> None:
+    if isinstance(configuration, dict) and isinstance(
+        configuration.get("webengage_configuration"), dict
+    ):
+        logs.register_secret(configuration["webengage_configuration"].get("webengage_token"))
+
+
+def _conflict_error(business_id: str, topic: str, existing: Webhook | None) -> DiagnosticError:
+    if existing is None:
+        holder = "another webhook"
+        adopt = f'terraform import <this resource address> "{business_id}/<webhook id>"'
+    else:
+        holder = f"webhook {existing.id} (address {existing.address})"
+        adopt = f'terraform import <this resource address> "{business_id}/{existing.id}"'
+    return DiagnosticError(
+        "Topic already has a webhook",
+        f'Business {business_id} already has {holder} for topic "{topic}", and Connectly '
+        "allows one webhook per topic. To manage that webhook with Terraform instead, adopt "
+        f"it:\n\n  {adopt}\n\nor add an import block with "
+        f'id = "{business_id}/{existing.id if existing else "<webhook id>"}" and apply.',
+        ("topic",),
+    )
+
