@@ -118,8 +118,13 @@ def guarded(operation: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
                 if operation == "ApplyResourceChange" and request.HasField("prior_state"):
                     response.new_state.CopyFrom(request.prior_state)
                     response.private = request.planned_private
-            field = "diagnostic" if operation == "ListResource" else "diagnostics"
-            getattr(response, field).extend(diag_to_proto(d) for d in diags)
+            fields = response.DESCRIPTOR.fields_by_name
+            if "diagnostics" in fields:
+                response.diagnostics.extend(diag_to_proto(d) for d in diags)
+            elif "diagnostic" in fields:  # ListResource.Event
+                response.diagnostic.extend(diag_to_proto(d) for d in diags)
+            elif "Error" in fields and diags.has_errors:  # StopProvider
+                response.Error = "; ".join(f"{d.summary}: {d.detail}" for d in diags)
             return response
 
         return call

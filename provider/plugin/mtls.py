@@ -137,9 +137,9 @@ class TLSFront:
         if self._error is not None:
             raise self._error
 
-    def stop(self) -> None:
+    def stop(self, drain_seconds: float = 0.0) -> None:
         if self._loop.is_running():
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._loop.call_soon_threadsafe(self._loop.call_later, drain_seconds, self._loop.stop)
         self._thread.join(timeout=1.0)
 
     def _run(self) -> None:

@@ -118,10 +118,12 @@ def serve(servicer: Any, options: ServeOptions) -> int:
         stopped.wait()
         log.debug("shutting down")
     finally:
-        if front is not None:
-            front.stop()
+        # gRPC first, with a short grace so the Shutdown answer itself still goes out; then
+        # the TLS front, once it has relayed that answer.
         if server is not None:
-            server.stop(grace=0.2).wait(1.0)
+            server.stop(grace=0.3).wait(1.0)
+        if front is not None:
+            front.stop(drain_seconds=0.05)
         shutil.rmtree(folder, ignore_errors=True)
     sys.stderr.flush()
     return 0

@@ -1,0 +1,164 @@
+"""go-plugin's handshake, AutoMTLS and lifecycle, checked from outside the process."""
+
+from __future__ import annotations
+
+import base64
+import os
+import select
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import grpc
+import pytest
+
+from terraform_provider_connectly.plugin import mtls
+from terraform_provider_connectly.plugin.server import COOKIE_KEY, COOKIE_VALUE
+from terraform_provider_connectly.plugin.wire import (
+    grpc_controller_pb2,
+    grpc_controller_pb2_grpc,
+    tfplugin6_pb2,
+    tfplugin6_pb2_grpc,
+)
+
+PROVIDER = [sys.executable, "-m", "terraform_provider_connectly"]
+
+
+def env_for(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "PLUGIN_"))}
+    env.update(HOME=str(tmp / "home"), TMPDIR=str(tmp / "tmp"), **extra)
+    (tmp / "home").mkdir(exist_ok=True)
+    (tmp / "tmp").mkdir(exist_ok=True)
+    return env
+
+
+def test_without_cookie_explains_and_exits_1(tmp_path: Path) -> None:
+    proc = subprocess.run(PROVIDER, env=env_for(tmp_path), capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert "This binary is a plugin. These are not meant to be executed directly." in proc.stderr
+    assert "terraform-provider-connectly install" in proc.stderr
+
+
+def test_protocol_5_only_is_refused_clearly(tmp_path: Path) -> None:
+    env = env_for(tmp_path, **{COOKIE_KEY: COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5"})
+    proc = subprocess.run(PROVIDER, env=env, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert "speaks Terraform plugin protocol 6 only" in proc.stderr
+    assert "offered protocol 5" in proc.stderr
+
+
+@contextmanager
+def running_plugin(tmp: Path, client: mtls.Identity | None) -> Iterator[tuple[subprocess.Popen, list[str]]]:
+    extra = {COOKIE_KEY: COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"}
+    if client is not None:
+        extra["PLUGIN_CLIENT_CERT"] = client.cert_pem.decode()
+    proc = subprocess.Popen(
+        PROVIDER, env=env_for(tmp, **extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 20)
+        assert ready, "no handshake line within 20 s"
+        line = proc.stdout.readline().decode()
+        assert line.endswith("\n")
+        yield proc, line.rstrip("\n").split("|")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+def channel(fields: list[str], client: mtls.Identity | None) -> grpc.Channel:
+    if client is None:
+        return grpc.insecure_channel("unix:" + fields[3])
+    server_der = base64.b64decode(fields[5] + "=" * (-len(fields[5]) % 4))
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=ssl.DER_cert_to_PEM_cert(server_der).encode(),
+        private_key=client.key_pem,
+        certificate_chain=client.cert_pem,
+    )
+    return grpc.secure_channel(
+        "unix:" + fields[3], creds, options=[("grpc.ssl_target_name_override", "localhost")]
+    )
+
+
+def test_mutual_tls_accepts_terraform_and_refuses_others(tmp_path: Path) -> None:
+    terraform = mtls.make_identity()
+    with running_plugin(tmp_path, terraform) as (proc, fields):
+        assert fields[:3] == ["1", "6", "unix"] and fields[4] == "grpc"
+        assert "=" not in fields[5] and len(fields[5]) > 50  # raw base64 DER, no padding
+        folder = Path(fields[3]).parent
+        assert folder.stat().st_mode & 0o777 == 0o700
+
+        # The client Terraform introduced itself as gets through.
+        with channel(fields, terraform) as ch:
+            stub = tfplugin6_pb2_grpc.ProviderStub(ch)
+            schema = stub.GetProviderSchema(tfplugin6_pb2.GetProviderSchema.Request(), timeout=10)
+            assert "connectly_webhook" in schema.resource_schemas
+            assert schema.server_capabilities.plan_destroy
+            assert not schema.HasField("provider_meta")
+
+        # Another certificate, and no certificate, are refused.
+        stranger = mtls.make_identity()
+        with channel(fields, stranger) as ch:
+            stub = tfplugin6_pb2_grpc.ProviderStub(ch)
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.GetProviderSchema(tfplugin6_pb2.GetProviderSchema.Request(), timeout=5)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        import socket
+
+        with socket.socket(socket.AF_UNIX) as raw:
+            raw.connect(fields[3])
+            with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+                with ctx.wrap_socket(raw) as tls:
+                    tls.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+                    assert tls.recv(1) == b""  # closed without an answer
+                    raise ConnectionError("closed")
+        # A plaintext client gets nowhere either.
+        with grpc.insecure_channel("unix:" + fields[3]) as ch:
+            stub = tfplugin6_pb2_grpc.ProviderStub(ch)
+            with pytest.raises(grpc.RpcError):
+                stub.GetProviderSchema(tfplugin6_pb2.GetProviderSchema.Request(), timeout=5)
+
+        # No key material anywhere on disk: not next to the socket, not in HOME or TMPDIR.
+        for root in (folder, tmp_path / "home", tmp_path / "tmp"):
+            for path in root.rglob("*"):
+                if path.is_file() and not path.is_socket():
+                    assert b"PRIVATE KEY" not in path.read_bytes(), path
+
+        # SIGINT is ignored (Ctrl-C reaches the whole process group; Terraform decides).
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        assert proc.poll() is None
+
+        # Shutdown through the controller: exit well within go-plugin's 2 s, folder removed.
+        with channel(fields, terraform) as ch:
+            grpc_controller_pb2_grpc.GRPCControllerStub(ch).Shutdown(
+                grpc_controller_pb2.Empty(), timeout=5
+            )
+        proc.wait(timeout=2)
+        assert proc.returncode == 0
+        assert not folder.exists()
+        assert proc.stdout is not None and proc.stdout.read() == b""  # nothing after the line
+
+
+def test_stop_provider_does_not_exit(tmp_path: Path) -> None:
+    with running_plugin(tmp_path, None) as (proc, fields):
+        assert fields[5] == ""  # no TLS without PLUGIN_CLIENT_CERT
+        with channel(fields, None) as ch:
+            stub = tfplugin6_pb2_grpc.ProviderStub(ch)
+            answer = stub.StopProvider(tfplugin6_pb2.StopProvider.Request(), timeout=5)
+            assert answer.Error == ""
+            # Still serving after StopProvider.
+            stub.GetProviderSchema(tfplugin6_pb2.GetProviderSchema.Request(), timeout=5)
+            assert proc.poll() is None
