@@ -65,6 +65,7 @@ class ReadContext(CallContext):
 class ImportContext(CallContext):
     id: str = ""
     identity: Any = None
+    private: bytes = b""
 
 
 class Resource:

@@ -432,7 +432,7 @@ class ProviderServicer(pb_grpc.ProviderServicer):
         if diags.has_errors or state is None:
             return None
         imported = pb.ImportResourceState.ImportedResource(
-            type_name=request.type_name, state=_dv(res.schema.type, state)
+            type_name=request.type_name, state=_dv(res.schema.type, state), private=ctx.private
         )
         ident = self._identity(res, state)
         if ident is not None:

@@ -584,7 +584,9 @@ class WebhookResource(Resource):
                 f"no webhook {webhook_id} in business {business_id}",
             )
         private: dict[str, Any] = {}
-        return state_from_api(webhook, business_id, {}, private)
+        state = state_from_api(webhook, business_id, {}, private)
+        ctx.private = _pack(private)
+        return state
 
 
 def planned_known(planned: dict[str, Any]) -> dict[str, Any]:
