@@ -1,4 +1,5 @@
-# Every target creates .venv when it is missing and installs the project into it.
+# Every target creates .venv when it is missing and installs the project into it:
+# on a fresh machine `make demo` and `make test` are all it takes.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,7 +8,7 @@ PROTOS := proto/tfplugin6.proto proto/grpc_controller.proto proto/grpc_stdio.pro
           proto/grpc_broker.proto proto/health.proto
 WIRE := provider/plugin/wire
 
-.PHONY: venv install test lint proto docs demo bench soak fuzz clean
+.PHONY: venv install demo test lint proto docs bench soak fuzz clean
 
 venv: $(STAMP)
 
@@ -17,6 +18,23 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# init, apply, an empty second plan and destroy of examples/demo against a local emulator.
+demo: $(STAMP)
+	$(PY) -m terraform_provider_connectly.tools.demo $(CURDIR)
+
+# Everything CI runs.
+test: lint $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(PY) -m ruff check provider tests
+	$(PY) -m ruff format --check provider tests
+	$(PY) -m mypy
+
+# Puts the provider into ~/.terraform.d/plugins so that `terraform init` finds it.
+install: $(STAMP)
+	$(VENV)/bin/terraform-provider-connectly install
+
 # Regenerates the Python stubs from proto/ (the generated modules are committed).
 proto: $(STAMP)
 	rm -rf .proto-out && mkdir -p .proto-out
@@ -25,13 +43,9 @@ proto: $(STAMP)
 	cp .proto-out/terraform_provider_connectly/plugin/wire/*.py* $(WIRE)/
 	rm -rf .proto-out
 
-lint: $(STAMP)
-	$(PY) -m ruff check provider tests
-	$(PY) -m ruff format --check provider tests
-	$(PY) -m mypy
-
-test: $(STAMP)
-	$(PY) -m pytest -q
+# Regenerates docs/ from the schemas and examples/.
+docs: $(STAMP)
+	$(PY) -m terraform_provider_connectly.tools.docs
 
 clean:
-	rm -rf $(VENV) .proto-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .proto-out .pytest_cache .mypy_cache .ruff_cache

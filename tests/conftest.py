@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from emulator_fixture import *  # noqa: F403  (emulator fixtures)
 from tfharness import Terraform, provider_dir
 

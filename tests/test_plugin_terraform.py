@@ -28,9 +28,7 @@ output "names" { value = data.testing_things.all.names }
 
 
 def write(tf: Terraform, store: Path, name: str = "alpha", size: str = "3") -> None:
-    tf.write(
-        CONFIG.replace("STORE", str(store)).replace("NAME", name).replace("SIZE", size)
-    )
+    tf.write(CONFIG.replace("STORE", str(store)).replace("NAME", name).replace("SIZE", size))
 
 
 def objects(store: Path) -> list[dict]:
@@ -110,7 +108,9 @@ def test_identity_import_block(testing_tf: Terraform, tmp_path: Path) -> None:
 def test_validation_error_has_attribute_path(testing_tf: Terraform, tmp_path: Path) -> None:
     write(testing_tf, tmp_path / "store")
     main = testing_tf.workdir / "main.tf"
-    main.write_text(main.read_text().replace('name   = "alpha"', 'name = "alpha"\n  color = "pink"'))
+    main.write_text(
+        main.read_text().replace('name   = "alpha"', 'name = "alpha"\n  color = "pink"')
+    )
     result = testing_tf.run("validate", "-no-color", check=False)
     assert result.code == 1
     assert '"pink" is not allowed here; expected one of `red`, `green`, `blue`' in result.output

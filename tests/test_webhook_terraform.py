@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from conftest import connectly_terraform
 from tfharness import Terraform
 
@@ -52,7 +51,9 @@ resource "connectly_webhook" "we" {
 """
 
 
-def config(address: str = "https://example.com/hooks/messages", topic: str = "delivery_status") -> str:
+def config(
+    address: str = "https://example.com/hooks/messages", topic: str = "delivery_status"
+) -> str:
     return HEADER + MESSAGES.replace("ADDRESS", address) + FULL.replace("TOPIC", topic)
 
 
@@ -174,25 +175,63 @@ def test_import_block_and_unknown_id(tmp_path, strict_emulator) -> None:  # type
     assert tf.plan_code().code == 0
     tf.run("state", "rm", "connectly_webhook.messages")
     (tf.workdir / "imports.tf").unlink()
-    failed = tf.run("import", "-no-color", "connectly_webhook.messages", "biz_123/wh_nope", check=False)
+    failed = tf.run(
+        "import", "-no-color", "connectly_webhook.messages", "biz_123/wh_nope", check=False
+    )
     assert failed.code == 1
     assert "no webhook wh_nope in business biz_123" in failed.output
 
 
 BAD_INPUTS = [
     ('topic = "messages"', 'topic = "chat"', '"chat" is not allowed here', "topic"),
-    ('address = "https://example.com/hooks/messages"', 'address = "ftp://x"', "not an absolute http(s) URL", "address"),
-    ('address = "https://example.com/hooks/messages"', 'address = "example.com/hook"', "not an absolute http(s) URL", "address"),
-    ('topic = "messages"', 'topic = "messages"\n  type = "slack"', '"slack" is not allowed here', "type"),
-    ('topic = "messages"', 'topic = "messages"\n  configuration = { filters = [{ field = "", expression = "x" }] }', "must not be empty", "field"),
-    ('topic = "messages"', 'topic = "messages"\n  configuration = { channel_types = [] }', "stores no empty list", "channel_types"),
-    ('topic = "messages"', 'topic = "messages"\n  configuration = { webengage_configuration = { webengage_webhook_url = "https://w.example" } }', 'needs type "webengage"', "webengage_configuration"),
+    (
+        'address = "https://example.com/hooks/messages"',
+        'address = "ftp://x"',
+        "not an absolute http(s) URL",
+        "address",
+    ),
+    (
+        'address = "https://example.com/hooks/messages"',
+        'address = "example.com/hook"',
+        "not an absolute http(s) URL",
+        "address",
+    ),
+    (
+        'topic = "messages"',
+        'topic = "messages"\n  type = "slack"',
+        '"slack" is not allowed here',
+        "type",
+    ),
+    (
+        'topic = "messages"',
+        'topic = "messages"\n  configuration = { filters = [{ field = "", expression = "x" }] }',
+        "must not be empty",
+        "field",
+    ),
+    (
+        'topic = "messages"',
+        'topic = "messages"\n  configuration = { channel_types = [] }',
+        "stores no empty list",
+        "channel_types",
+    ),
+    (
+        'topic = "messages"',
+        'topic = "messages"\n  configuration = {\n'
+        '    webengage_configuration = { webengage_webhook_url = "https://w.example" }\n  }',
+        'needs type "webengage"',
+        "webengage_configuration",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("old", "new", "message", "where"), BAD_INPUTS)
-def test_bad_input_fails_before_any_api_call(connectly_tf: Terraform, strict_emulator, old: str, new: str, message: str, where: str) -> None:  # type: ignore[no-untyped-def]
-    connectly_tf.write(HEADER + MESSAGES.replace("ADDRESS", "https://example.com/hooks/messages").replace(old, new, 1))
+def test_bad_input_fails_before_any_api_call(
+    connectly_tf: Terraform, strict_emulator, old: str, new: str, message: str, where: str
+) -> None:  # type: ignore[no-untyped-def]
+    connectly_tf.write(
+        HEADER
+        + MESSAGES.replace("ADDRESS", "https://example.com/hooks/messages").replace(old, new, 1)
+    )
     result = connectly_tf.plan_code()
     assert result.code == 1
     assert message in result.output
@@ -211,7 +250,9 @@ def test_wrong_key_gives_readable_401(tmp_path, strict_emulator) -> None:  # typ
     assert strict_emulator.registrations() == []
 
 
-def test_taken_topic_names_holder_and_import_command(connectly_tf: Terraform, strict_emulator) -> None:  # type: ignore[no-untyped-def]
+def test_taken_topic_names_holder_and_import_command(
+    connectly_tf: Terraform, strict_emulator
+) -> None:  # type: ignore[no-untyped-def]
     holder = strict_emulator.seed("biz_123", "messages", "https://other.example/hook")
     connectly_tf.write(HEADER + MESSAGES.replace("ADDRESS", "https://example.com/hooks/messages"))
     result = connectly_tf.apply(check=False)

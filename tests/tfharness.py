@@ -76,9 +76,7 @@ class Terraform:
         cli_config = workdir.parent / f"{workdir.name}.tfrc"
         lines = "\n".join(f'    "{src}" = "{path}"' for src, path in overrides.items())
         cli_config.write_text(
-            "provider_installation {\n  dev_overrides {\n"
-            + lines
-            + "\n  }\n  direct {}\n}\n"
+            "provider_installation {\n  dev_overrides {\n" + lines + "\n  }\n  direct {}\n}\n"
         )
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("TF_", "CONNECTLY_"))},
@@ -125,8 +123,10 @@ class Terraform:
         return json.loads(path.read_text()) if path.exists() else {}
 
     def resources(self, type_name: str | None = None) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         for res in self.state().get("resources", []):
             if type_name is None or res["type"] == type_name:
-                out.extend({"address": f"{res['type']}.{res['name']}", **i} for i in res["instances"])
+                out.extend(
+                    {"address": f"{res['type']}.{res['name']}", **i} for i in res["instances"]
+                )
         return out

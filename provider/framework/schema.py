@@ -23,7 +23,8 @@ Nesting = Literal["single", "list", "set", "map", "group"]
 class Validator(Protocol):
     """Checks one known, non-null value; writes errors with ``path`` into ``diags``."""
 
-    description: str
+    @property
+    def description(self) -> str: ...
 
     def __call__(self, value: Any, path: Path, diags: Diagnostics) -> None: ...
 
@@ -31,7 +32,8 @@ class Validator(Protocol):
 class PlanModifier(Protocol):
     """Adjusts the planned value of one attribute (see :mod:`.planning`)."""
 
-    description: str
+    @property
+    def description(self) -> str: ...
 
     def __call__(self, plan: AttributePlan) -> None: ...
 

@@ -11,7 +11,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from ..plugin import logs
 from ..plugin.codec import CodecError, Key, Path, decode_json, decode_msgpack, encode_msgpack
@@ -49,7 +49,9 @@ def path_to_proto(path: Path) -> Any:
 
 def diag_to_proto(d: Diagnostic) -> Any:
     msg = pb.Diagnostic(
-        severity=int(d.severity), summary=logs.redact(d.summary), detail=logs.redact(d.detail)
+        severity=cast(Any, int(d.severity)),
+        summary=logs.redact(d.summary),
+        detail=logs.redact(d.detail),
     )
     if d.path:
         msg.attribute.CopyFrom(path_to_proto(d.path))
@@ -477,7 +479,9 @@ def _unsupported(operation: str) -> Callable[..., Any]:
         if response_type is not None and "diagnostics" in response_type.DESCRIPTOR.fields_by_name:
             response = response_type()
             response.diagnostics.append(
-                pb.Diagnostic(severity=int(Severity.ERROR), summary="Unsupported call", detail=text)
+                pb.Diagnostic(
+                    severity=cast(Any, int(Severity.ERROR)), summary="Unsupported call", detail=text
+                )
             )
             return response
         import grpc

@@ -51,8 +51,7 @@ def timeouts_attribute(operations: tuple[str, ...], default: str) -> Attribute:
                 op: Attribute(
                     cty.STRING,
                     optional=True,
-                    description=f"How long {op} may take, retries included "
-                    f"(default {default}).",
+                    description=f"How long {op} may take, retries included (default {default}).",
                     validators=(Duration(),),
                 )
                 for op in operations

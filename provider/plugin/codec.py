@@ -203,7 +203,7 @@ def _from_wire(ty: CtyType, raw: Any, path: Path, *, msgpack_mode: bool) -> Any:
         extra = [k for k in raw if k not in ty.attributes]
         if extra and msgpack_mode:
             raise CodecError(f"unsupported attribute {str(extra[0])[:60]!r}", path)
-        obj = {}
+        obj: dict[str, Any] = {}
         for name, attr_ty in ty.attributes.items():
             if name not in raw:
                 if msgpack_mode and name not in ty.optional:
@@ -281,7 +281,10 @@ def _to_wire(ty: CtyType, value: Any, path: Path) -> Any:
         items = _seq(value, path)
         if len(items) != len(ty.elements):
             raise CodecError(f"tuple of {len(ty.elements)} elements required", path)
-        return [_to_wire(t, v, (*path, i)) for i, (t, v) in enumerate(zip(ty.elements, items, strict=False))]
+        return [
+            _to_wire(t, v, (*path, i))
+            for i, (t, v) in enumerate(zip(ty.elements, items, strict=False))
+        ]
     if isinstance(ty, Map):
         if not isinstance(value, dict):
             raise CodecError(f"map required, got {type(value).__name__}", path)

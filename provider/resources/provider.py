@@ -127,7 +127,7 @@ class ConnectlyProvider(Provider):
         if api_key is None:
             ctx.diags.error(
                 "Missing Connectly API key",
-                "Set `api_key` in the provider \"connectly\" block (for example from a "
+                'Set `api_key` in the provider "connectly" block (for example from a '
                 "sensitive variable), or set the CONNECTLY_API_KEY environment variable.",
                 ("api_key",),
             )
@@ -137,9 +137,7 @@ class ConnectlyProvider(Provider):
         if base_url is not cty.UNKNOWN:
             HttpUrl()(base_url, ("base_url",), ctx.diags)
         if ca_bundle not in (None, cty.UNKNOWN) and not os.path.isfile(ca_bundle):
-            ctx.diags.error(
-                "CA bundle not found", f"No file at {ca_bundle!r}.", ("ca_bundle",)
-            )
+            ctx.diags.error("CA bundle not found", f"No file at {ca_bundle!r}.", ("ca_bundle",))
         if ctx.diags.has_errors:
             return None
         from ..cli import version

@@ -129,7 +129,7 @@ CONFIGURATION = NestedAttributes(
         "webengage_configuration": Attribute(
             nested=WEBENGAGE,
             optional=True,
-            description="Settings for `type = \"webengage\"` only.",
+            description='Settings for `type = "webengage"` only.',
         ),
     },
 )
@@ -164,8 +164,7 @@ SCHEMA = Schema(
             "address": Attribute(
                 cty.STRING,
                 required=True,
-                description="The absolute http(s) URL that receives the events. Updated in "
-                "place.",
+                description="The absolute http(s) URL that receives the events. Updated in place.",
                 validators=(HttpUrl(), *_TEXT),
             ),
             "type": Attribute(
@@ -297,6 +296,7 @@ def state_from_api(
     webhook: Webhook, business_id: str, kept: dict[str, Any], private: dict[str, Any]
 ) -> dict[str, Any]:
     """A full state from a listing entry; ``kept`` supplies what the listing does not say."""
+    type_: str | None
     if webhook.type is not None:
         type_ = webhook.type
         private.pop(_TYPE_ASSUMED, None)
@@ -375,7 +375,7 @@ class WebhookResource(Resource):
             and type_ != "webengage"
         ):
             ctx.diags.error(
-                "webengage_configuration needs type \"webengage\"",
+                'webengage_configuration needs type "webengage"',
                 f'webengage_configuration is only used by webhooks of type "webengage", but '
                 f'this one has type "{type_}". Set type = "webengage" or remove the block.',
                 ("configuration", "webengage_configuration"),
@@ -398,18 +398,18 @@ class WebhookResource(Resource):
                 )
                 return
             ctx.planned["business_id"] = default
-        if ctx.prior is not None and _private(ctx.private).get(_TYPE_ASSUMED):
+        assumed = ctx.prior is not None and _private(ctx.private).get(_TYPE_ASSUMED)
+        if assumed and ctx.planned.get("type") != ctx.prior.get("type"):
             # The prior type was a guess (see _TYPE_ASSUMED): adopt the configured one in
             # place. The remote webhook keeps whatever type it has; the API cannot change it.
-            if ctx.planned.get("type") != ctx.prior.get("type"):
-                ctx.prior = {**ctx.prior, "type": ctx.planned.get("type")}
-                ctx.diags.warning(
-                    "Webhook type recorded, not changed",
-                    "This webhook was imported and the API did not report its type; "
-                    f'Terraform will record type "{ctx.planned.get("type")}" from your '
-                    "configuration without replacing the webhook.",
-                    ("type",),
-                )
+            ctx.prior = {**ctx.prior, "type": ctx.planned.get("type")}
+            ctx.diags.warning(
+                "Webhook type recorded, not changed",
+                "This webhook was imported and the API did not report its type; "
+                f'Terraform will record type "{ctx.planned.get("type")}" from your '
+                "configuration without replacing the webhook.",
+                ("type",),
+            )
 
     # ----------------------------------------------------------------- read
 
@@ -477,7 +477,7 @@ class WebhookResource(Resource):
         if holder is not None and holder.id != webhook_id and all(w.id != holder.id for w in after):
             ctx.diags.warning(
                 "An existing webhook was replaced",
-                f'Business {business_id} already had webhook {holder.id} for topic '
+                f"Business {business_id} already had webhook {holder.id} for topic "
                 f'"{spec.topic}" (address {holder.address}). Connectly replaced it with this '
                 "one. If another Terraform configuration managed it, its next plan will want "
                 "to create it again.",
@@ -615,4 +615,3 @@ def _conflict_error(business_id: str, topic: str, existing: Webhook | None) -> D
         f'id = "{business_id}/{existing.id if existing else "<webhook id>"}" and apply.',
         ("topic",),
     )
-
