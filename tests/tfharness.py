@@ -77,6 +77,8 @@ class Terraform:
         lines = "\n".join(f'    "{src}" = "{path}"' for src, path in overrides.items())
         cli_config.write_text(
             "provider_installation {\n  dev_overrides {\n" + lines + "\n  }\n  direct {}\n}\n"
+            if overrides
+            else "# no overrides: providers come from the implied local mirrors\n"
         )
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("TF_", "CONNECTLY_"))},
