@@ -9,6 +9,8 @@ whole operation, retries and waits included.
 from __future__ import annotations
 
 import logging
+import os
+import ssl
 import threading
 import time
 from collections.abc import Iterable
@@ -47,6 +49,15 @@ DEFAULT_USER_AGENT = "connectly-python-client"
 OPERATIONS = ("create", "list", "update", "delete")
 
 
+def _tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
+    """A CA bundle path becomes an SSL context (httpx deprecates string paths)."""
+    if isinstance(verify, bool):
+        return verify
+    if os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify)
+
+
 def _segment(value: str, name: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string")
@@ -73,16 +84,21 @@ class ConnectlyClient:
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
+        try:
+            url = httpx.URL(base_url)
+        except httpx.InvalidURL:
+            url = httpx.URL("invalid:")
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"base_url must be an absolute http(s) URL, not {base_url!r}")
         self._api_key = api_key
         self._timeout = timeout
         self._connect_timeout = min(timeout, 10.0) if connect_timeout is None else connect_timeout
         self.retry = retry or RetryPolicy()
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
-            headers={"X-API-Key": api_key, "User-Agent": user_agent,
-                     "Accept": "application/json"},
+            headers={"X-API-Key": api_key, "User-Agent": user_agent, "Accept": "application/json"},
             timeout=httpx.Timeout(timeout, connect=self._connect_timeout),
-            verify=verify,
+            verify=_tls_verification(verify),
             transport=transport,
             follow_redirects=False,
         )
@@ -109,8 +125,9 @@ class ConnectlyClient:
 
     # -- operations --------------------------------------------------------------------------
 
-    def list_webhooks(self, business_id: str, *, deadline: float | None = None,
-                      shared: bool = False) -> list[Webhook]:
+    def list_webhooks(
+        self, business_id: str, *, deadline: float | None = None, shared: bool = False
+    ) -> list[Webhook]:
         """All registrations of a business.
 
         With ``shared=True`` the result may come from a listing another thread already sent,
@@ -129,12 +146,19 @@ class ConnectlyClient:
         try:
             return self._listings.get(business_id, fetch, shared=shared, wait_timeout=wait)
         except WaitTimeout:
-            attempts = Attempts(self.retry, deadline, "list webhooks", operation="list",
-                                method="GET", path=path)
+            attempts = Attempts(
+                self.retry, deadline, "list webhooks", operation="list", method="GET", path=path
+            )
             raise attempts.timeout("waited for a listing another reader had sent") from None
 
-    def get_webhook(self, business_id: str, webhook_id: str, *, deadline: float | None = None,
-                    shared: bool = False) -> Webhook | None:
+    def get_webhook(
+        self,
+        business_id: str,
+        webhook_id: str,
+        *,
+        deadline: float | None = None,
+        shared: bool = False,
+    ) -> Webhook | None:
         """The registration with this id, or None when the business has none by that id.
 
         Built on the listing because the API has no single-webhook read.
@@ -144,8 +168,9 @@ class ConnectlyClient:
                 return webhook
         return None
 
-    def create_webhook(self, business_id: str, spec: WebhookSpec, *,
-                       deadline: float | None = None) -> str:
+    def create_webhook(
+        self, business_id: str, spec: WebhookSpec, *, deadline: float | None = None
+    ) -> str:
         """Register a webhook and return its id, never registering it twice.
 
         Create is not idempotent, so a retry must not run blind. Failures fall in two groups:
@@ -172,21 +197,30 @@ class ConnectlyClient:
         that the registration may exist, since a later refresh or import can still find it.
         """
         path = f"/v1/businesses/{_segment(business_id, 'business_id')}/create/webhooks"
-        attempts = Attempts(self.retry, deadline, "create webhook", operation="create",
-                            method="POST", path=path)
+        attempts = Attempts(
+            self.retry, deadline, "create webhook", operation="create", method="POST", path=path
+        )
         state = _CreateState()
         with self._listings.writing(business_id):
             try:
                 return self._create(business_id, spec, attempts, state)
             except ConnectlyError as exc:
-                if state.maybe_created and not isinstance(exc, Conflict):
-                    note = ("the registration may have been created; a refresh or "
-                            "`terraform import` will find it")
+                cut_short = (
+                    isinstance(exc, OperationTimeout)
+                    and isinstance(exc.last_error, TransportError)
+                    and exc.last_error.request_sent
+                )
+                if (state.maybe_created or cut_short) and not isinstance(exc, Conflict):
+                    note = (
+                        "the registration may have been created; a refresh or "
+                        "`terraform import` will find it"
+                    )
                     exc.hint = f"{exc.hint}; {note}" if exc.hint else note
                 raise
 
-    def _create(self, business_id: str, spec: WebhookSpec, attempts: Attempts,
-                state: _CreateState) -> str:
+    def _create(
+        self, business_id: str, spec: WebhookSpec, attempts: Attempts, state: _CreateState
+    ) -> str:
         body = spec.to_api()
         secrets = self._secrets(spec.configuration)
         while True:
@@ -208,8 +242,9 @@ class ConnectlyClient:
                         raise
                 error = self._error(response, attempts, secrets)
                 if response.status_code == 409:
-                    return self._resolve_conflict(business_id, spec, error,
-                                                  state.maybe_created, attempts)
+                    return self._resolve_conflict(
+                        business_id, spec, error, state.maybe_created, attempts
+                    )
                 if response.status_code >= 500:
                     state.maybe_created = True
             if state.maybe_created:
@@ -220,17 +255,25 @@ class ConnectlyClient:
                 raise error
             attempts.wait_before_retry(error)
 
-    def update_webhook(self, business_id: str, webhook_id: str, *, address: str | None,
-                       configuration: WebhookConfiguration | None,
-                       deadline: float | None = None) -> None:
+    def update_webhook(
+        self,
+        business_id: str,
+        webhook_id: str,
+        *,
+        address: str | None,
+        configuration: WebhookConfiguration | None,
+        deadline: float | None = None,
+    ) -> None:
         """Change the address and/or configuration fields; ``None`` leaves a part untouched.
 
         The server merges at the configuration-field level: fields absent from
         ``configuration`` keep their value, an empty list clears one. Safe to retry (the same
         PUT twice has the same effect). Topic and type cannot be changed by update.
         """
-        path = (f"/v1/businesses/{_segment(business_id, 'business_id')}/update/webhooks/"
-                f"{_segment(webhook_id, 'webhook_id')}")
+        path = (
+            f"/v1/businesses/{_segment(business_id, 'business_id')}/update/webhooks/"
+            f"{_segment(webhook_id, 'webhook_id')}"
+        )
         body: dict[str, Any] = {}
         if address is not None:
             body["address"] = address
@@ -239,12 +282,15 @@ class ConnectlyClient:
         with self._listings.writing(business_id):
             self._call("update", "PUT", path, body, deadline, self._secrets(configuration))
 
-    def delete_webhook(self, business_id: str, webhook_id: str, *,
-                       deadline: float | None = None) -> None:
+    def delete_webhook(
+        self, business_id: str, webhook_id: str, *, deadline: float | None = None
+    ) -> None:
         """Remove a registration. An id that is already gone counts as deleted, which also
         makes a retry after a lost response succeed."""
-        path = (f"/v1/businesses/{_segment(business_id, 'business_id')}/delete/webhooks/"
-                f"{_segment(webhook_id, 'webhook_id')}")
+        path = (
+            f"/v1/businesses/{_segment(business_id, 'business_id')}/delete/webhooks/"
+            f"{_segment(webhook_id, 'webhook_id')}"
+        )
         with self._listings.writing(business_id):
             self._call("delete", "DELETE", path, None, deadline, (), ok_statuses=(404,))
 
@@ -252,22 +298,34 @@ class ConnectlyClient:
 
     def _list(self, path: str, deadline: float | None) -> list[Webhook]:
         response = self._call("list", "GET", path, None, deadline, ())
-        attempts = Attempts(self.retry, deadline, "list webhooks", operation="list",
-                            method="GET", path=path)
+        attempts = Attempts(
+            self.retry, deadline, "list webhooks", operation="list", method="GET", path=path
+        )
         try:
             return parse_listing(self._json(response, attempts, ()))
         except ShapeError as exc:
             raise self._invalid(response, attempts, (), f"unexpected listing: {exc}") from None
 
-    def _call(self, operation: str, method: str, path: str, body: Any,
-              deadline: float | None, secrets: Iterable[str],
-              ok_statuses: tuple[int, ...] = ()) -> httpx.Response:
+    def _call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        body: Any,
+        deadline: float | None,
+        secrets: Iterable[str],
+        ok_statuses: tuple[int, ...] = (),
+    ) -> httpx.Response:
         """Send an idempotent request, retrying transient failures within the budgets."""
         secrets = list(secrets)
-        description = {"list": "list webhooks", "update": "update webhook",
-                       "delete": "delete webhook"}.get(operation, operation)
-        attempts = Attempts(self.retry, deadline, description, operation=operation,
-                            method=method, path=path)
+        description = {
+            "list": "list webhooks",
+            "update": "update webhook",
+            "delete": "delete webhook",
+        }.get(operation, operation)
+        attempts = Attempts(
+            self.retry, deadline, description, operation=operation, method=method, path=path
+        )
         while True:
             try:
                 response = self._send(attempts, body, secrets)
@@ -292,7 +350,6 @@ class ConnectlyClient:
         remaining = attempts.remaining()
         read = self._timeout if remaining is None else min(self._timeout, remaining)
         connect = min(self._connect_timeout, read)
-        bounded_by_deadline = remaining is not None and remaining < self._timeout
         attempts.count += 1
         with self._stats_lock:
             self._stats[attempts.operation] = self._stats.get(attempts.operation, 0) + 1
@@ -300,28 +357,47 @@ class ConnectlyClient:
         started = time.perf_counter()
         try:
             response = self._http.request(
-                method, path, json=body,
+                method,
+                path,
+                json=body,
                 timeout=httpx.Timeout(read, connect=connect, pool=connect),
             )
         except httpx.TimeoutException as exc:
             sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
-            logger.debug("%s %s -> %s after %.0f ms", method, path, type(exc).__name__,
-                         (time.perf_counter() - started) * 1000)
-            if bounded_by_deadline:
-                attempts.last_error = self._transport_error(exc, attempts, secrets, sent)
+            logger.debug(
+                "%s %s -> %s after %.0f ms",
+                method,
+                path,
+                type(exc).__name__,
+                (time.perf_counter() - started) * 1000,
+            )
+            error = self._transport_error(exc, attempts, secrets, sent)
+            if attempts.deadline is not None and self.retry.clock() >= attempts.deadline - 0.01:
+                attempts.last_error = error
                 raise attempts.timeout("the deadline cut the request short") from None
+            raise error from None
+        except httpx.HTTPError as exc:  # transport failures, undecodable bodies
+            sent = not isinstance(exc, (httpx.ConnectError, httpx.UnsupportedProtocol))
+            logger.debug(
+                "%s %s -> %s after %.0f ms",
+                method,
+                path,
+                type(exc).__name__,
+                (time.perf_counter() - started) * 1000,
+            )
             raise self._transport_error(exc, attempts, secrets, sent) from None
-        except httpx.TransportError as exc:
-            sent = not isinstance(exc, httpx.ConnectError)
-            logger.debug("%s %s -> %s after %.0f ms", method, path, type(exc).__name__,
-                         (time.perf_counter() - started) * 1000)
-            raise self._transport_error(exc, attempts, secrets, sent) from None
-        logger.debug("%s %s -> %d in %.0f ms", method, path, response.status_code,
-                     (time.perf_counter() - started) * 1000)
+        logger.debug(
+            "%s %s -> %d in %.0f ms",
+            method,
+            path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
         return response
 
-    def _transport_error(self, exc: httpx.HTTPError, attempts: Attempts,
-                         secrets: list[str], sent: bool) -> TransportError:
+    def _transport_error(
+        self, exc: httpx.HTTPError, attempts: Attempts, secrets: list[str], sent: bool
+    ) -> TransportError:
         detail = str(exc) or type(exc).__name__
         if isinstance(exc, httpx.ConnectTimeout):
             what = "connection timed out"
@@ -337,12 +413,15 @@ class ConnectlyClient:
             what = "network failure"
         return TransportError(
             f"{what} ({snippet(redact(detail, self._all_secrets(secrets)))})",
-            request_sent=sent, operation=attempts.operation, method=attempts.method,
+            request_sent=sent,
+            operation=attempts.operation,
+            method=attempts.method,
             path=attempts.path,
         )
 
-    def _error(self, response: httpx.Response, attempts: Attempts,
-               secrets: list[str]) -> ConnectlyError:
+    def _error(
+        self, response: httpx.Response, attempts: Attempts, secrets: list[str]
+    ) -> ConnectlyError:
         return error_for_response(
             response.status_code,
             response.text,
@@ -351,8 +430,9 @@ class ConnectlyClient:
             method=attempts.method,
             path=attempts.path,
             secrets=self._all_secrets(secrets),
-            retry_after=parse_retry_after(response.headers.get("retry-after"),
-                                          self.retry.wall_clock()),
+            retry_after=parse_retry_after(
+                response.headers.get("retry-after"), self.retry.wall_clock()
+            ),
         )
 
     def _json(self, response: httpx.Response, attempts: Attempts, secrets: Iterable[str]) -> Any:
@@ -361,26 +441,37 @@ class ConnectlyClient:
         except ValueError:
             text = response.text.strip()
             what = "an empty body" if not text else f"a body that is not JSON: {text}"
-            raise self._invalid(response, attempts, secrets, f"expected JSON, got {what}") \
-                from None
+            raise self._invalid(response, attempts, secrets, f"expected JSON, got {what}") from None
 
-    def _invalid(self, response: httpx.Response, attempts: Attempts, secrets: Iterable[str],
-                 message: str) -> InvalidResponse:
+    def _invalid(
+        self, response: httpx.Response, attempts: Attempts, secrets: Iterable[str], message: str
+    ) -> InvalidResponse:
         return InvalidResponse(
-            snippet(redact(message, self._all_secrets(secrets))), status=response.status_code,
-            operation=attempts.operation, method=attempts.method, path=attempts.path,
+            snippet(redact(message, self._all_secrets(secrets))),
+            status=response.status_code,
+            operation=attempts.operation,
+            method=attempts.method,
+            path=attempts.path,
         )
 
-    def _read_created_id(self, response: httpx.Response, attempts: Attempts,
-                         secrets: list[str]) -> str:
+    def _read_created_id(
+        self, response: httpx.Response, attempts: Attempts, secrets: list[str]
+    ) -> str:
         try:
             return parse_created_id(self._json(response, attempts, secrets))
         except ShapeError as exc:
-            raise self._invalid(response, attempts, secrets,
-                                f"the create response has no webhook id ({exc})") from None
+            raise self._invalid(
+                response, attempts, secrets, f"the create response has no webhook id ({exc})"
+            ) from None
 
-    def _resolve_conflict(self, business_id: str, spec: WebhookSpec, error: ConnectlyError,
-                          maybe_created: bool, attempts: Attempts) -> str:
+    def _resolve_conflict(
+        self,
+        business_id: str,
+        spec: WebhookSpec,
+        error: ConnectlyError,
+        maybe_created: bool,
+        attempts: Attempts,
+    ) -> str:
         """A 409 is either our own earlier create that only seemed lost (adopt it and return
         its id) or a real conflict (raise Conflict naming the current holder)."""
         existing: Webhook | None = None
@@ -390,26 +481,30 @@ class ConnectlyClient:
                     existing = webhook
                     break
         except OperationTimeout:
-            raise
+            attempts.last_error = error
+            raise attempts.timeout("ran out of time listing the topic's holder") from None
         except ConnectlyError as exc:
             error.hint = f"could not list the current registration: {exc.summary()}"
         if existing is not None and maybe_created and _same_registration(existing, spec):
             logger.debug("create: adopting %s after a 409 on retry", existing.id)
             return existing.id
         if existing is not None:
-            error.hint = (f"topic {spec.topic!r} is held by webhook {existing.id} "
-                          f"({existing.address}); import it or update it instead")
+            error.hint = (
+                f"topic {spec.topic!r} is held by webhook {existing.id} "
+                f"({existing.address}); import it or update it instead"
+            )
         raise Conflict(error.message, existing=existing, **_fields(error))
 
-    def _find_created(self, business_id: str, spec: WebhookSpec, attempts: Attempts,
-                      error: ConnectlyError) -> Webhook | None:
+    def _find_created(
+        self, business_id: str, spec: WebhookSpec, attempts: Attempts, error: ConnectlyError
+    ) -> Webhook | None:
         attempts.last_error = error
         try:
             listing = self._listing_for_check(business_id, attempts)
         except OperationTimeout:
-            raise
+            raise attempts.timeout("ran out of time checking whether it was created") from None
         except ConnectlyError as exc:
-            error.hint = (f"checking whether it was created failed: {exc.summary()}")
+            error.hint = f"checking whether it was created failed: {exc.summary()}"
             raise error from exc
         for webhook in listing:
             if _same_registration(webhook, spec):
@@ -441,6 +536,14 @@ def _same_registration(webhook: Webhook, spec: WebhookSpec) -> bool:
 
 
 def _fields(error: ConnectlyError) -> dict[str, Any]:
-    return {"status": error.status, "code": error.code, "trace_id": error.trace_id,
-            "operation": error.operation, "method": error.method, "path": error.path,
-            "details": error.details, "retry_after": error.retry_after, "hint": error.hint}
+    return {
+        "status": error.status,
+        "code": error.code,
+        "trace_id": error.trace_id,
+        "operation": error.operation,
+        "method": error.method,
+        "path": error.path,
+        "details": error.details,
+        "retry_after": error.retry_after,
+        "hint": error.hint,
+    }

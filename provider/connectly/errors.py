@@ -44,10 +44,23 @@ REDACTED = "***"
 
 # gRPC status codes, for gRPC-gateway bodies that carry {"code": <int>}.
 _GRPC_CODES = {
-    0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED",
-    5: "NOT_FOUND", 6: "ALREADY_EXISTS", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED",
-    9: "FAILED_PRECONDITION", 10: "ABORTED", 11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED",
-    13: "INTERNAL", 14: "UNAVAILABLE", 15: "DATA_LOSS", 16: "UNAUTHENTICATED",
+    0: "OK",
+    1: "CANCELLED",
+    2: "UNKNOWN",
+    3: "INVALID_ARGUMENT",
+    4: "DEADLINE_EXCEEDED",
+    5: "NOT_FOUND",
+    6: "ALREADY_EXISTS",
+    7: "PERMISSION_DENIED",
+    8: "RESOURCE_EXHAUSTED",
+    9: "FAILED_PRECONDITION",
+    10: "ABORTED",
+    11: "OUT_OF_RANGE",
+    12: "UNIMPLEMENTED",
+    13: "INTERNAL",
+    14: "UNAVAILABLE",
+    15: "DATA_LOSS",
+    16: "UNAUTHENTICATED",
 }
 
 
@@ -188,16 +201,27 @@ class OperationTimeout(ConnectlyError, TimeoutError):
 
     kind = "timed out"
 
-    def __init__(self, message: str, *, elapsed: float = 0.0,
-                 last_error: ConnectlyError | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        elapsed: float = 0.0,
+        last_error: ConnectlyError | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(message, **kw)
         self.elapsed = elapsed
         self.last_error = last_error
 
 
 _BY_STATUS: dict[int, type[ConnectlyError]] = {
-    400: InvalidRequest, 401: Unauthorized, 403: Unauthorized, 404: NotFound, 409: Conflict,
-    422: InvalidRequest, 429: RateLimited,
+    400: InvalidRequest,
+    401: Unauthorized,
+    403: Unauthorized,
+    404: NotFound,
+    409: Conflict,
+    422: InvalidRequest,
+    429: RateLimited,
 }
 
 

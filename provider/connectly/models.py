@@ -59,8 +59,14 @@ def _opt_list(data: dict[str, Any], key: str, where: str) -> list[Any] | None:
 def _kind(value: object) -> str:
     if value is None:
         return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +98,10 @@ class WebengageConfiguration:
 
     def __repr__(self) -> str:
         token = None if self.webengage_token is None else "***"
-        return (f"WebengageConfiguration(webengage_token={token!r}, "
-                f"webengage_webhook_url={self.webengage_webhook_url!r})")
+        return (
+            f"WebengageConfiguration(webengage_token={token!r}, "
+            f"webengage_webhook_url={self.webengage_webhook_url!r})"
+        )
 
     def to_api(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -104,8 +112,9 @@ class WebengageConfiguration:
         return out
 
     @classmethod
-    def from_api(cls, data: object,
-                 where: str = "webengageConfiguration") -> WebengageConfiguration:
+    def from_api(
+        cls, data: object, where: str = "webengageConfiguration"
+    ) -> WebengageConfiguration:
         obj = _object(data, where)
         return cls(
             webengage_token=_opt_str(obj, "webengageToken", where),
@@ -142,20 +151,23 @@ class WebhookConfiguration:
         if channels is not None:
             for i, channel in enumerate(channels):
                 if not isinstance(channel, str):
-                    raise ShapeError(f"{where}.channelTypes[{i}]: expected a string, "
-                                     f"got {_kind(channel)}")
+                    raise ShapeError(
+                        f"{where}.channelTypes[{i}]: expected a string, got {_kind(channel)}"
+                    )
         raw_filters = _opt_list(obj, "filters", where)
         filters = None
         if raw_filters is not None:
-            filters = [Filter.from_api(f, f"{where}.filters[{i}]")
-                       for i, f in enumerate(raw_filters)]
+            filters = [
+                Filter.from_api(f, f"{where}.filters[{i}]") for i, f in enumerate(raw_filters)
+            ]
         raw_we = obj.get("webengageConfiguration")
         return cls(
             echo=_opt_bool(obj, "echo", where),
             channel_types=None if channels is None else list(channels),
             filters=filters,
-            webengage_configuration=None if raw_we is None else WebengageConfiguration.from_api(
-                raw_we, f"{where}.webengageConfiguration"),
+            webengage_configuration=None
+            if raw_we is None
+            else WebengageConfiguration.from_api(raw_we, f"{where}.webengageConfiguration"),
         )
 
     def secrets(self) -> list[str]:
@@ -207,8 +219,9 @@ class Webhook:
             topic=_opt_str(obj, "topic", where),
             address=_opt_str(obj, "address", where),
             type=_opt_str(obj, "type", where),
-            configuration=None if raw_conf is None else WebhookConfiguration.from_api(
-                raw_conf, f"{where}.configuration"),
+            configuration=None
+            if raw_conf is None
+            else WebhookConfiguration.from_api(raw_conf, f"{where}.configuration"),
         )
 
 

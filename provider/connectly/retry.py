@@ -74,8 +74,16 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 class Attempts:
     """Budget bookkeeping for one operation (one per call, never shared between calls)."""
 
-    def __init__(self, policy: RetryPolicy, deadline: float | None, description: str, *,
-                 operation: str, method: str, path: str) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        deadline: float | None,
+        description: str,
+        *,
+        operation: str,
+        method: str,
+        path: str,
+    ) -> None:
         self.policy = policy
         self.deadline = deadline
         self.description = description
@@ -102,15 +110,21 @@ class Attempts:
         budget = ""
         if self.deadline is not None:
             budget = f" (its deadline was {self.deadline - self.started:.1f}s)"
-        message = (f"{self.description} did not finish after {self.elapsed():.1f}s{budget}, "
-                   f"{self.count} attempt{'s' if self.count != 1 else ''}")
+        message = (
+            f"{self.description} did not finish after {self.elapsed():.1f}s{budget}, "
+            f"{self.count} attempt{'s' if self.count != 1 else ''}"
+        )
         if reason:
             message += f"; {reason}"
         if self.last_error is not None:
             message += f"; last error: {self.last_error.summary()}"
         return OperationTimeout(
-            message, elapsed=self.elapsed(), last_error=self.last_error,
-            operation=self.operation, method=self.method, path=self.path,
+            message,
+            elapsed=self.elapsed(),
+            last_error=self.last_error,
+            operation=self.operation,
+            method=self.method,
+            path=self.path,
         )
 
     def wait_before_retry(self, error: ConnectlyError) -> None:
@@ -122,10 +136,15 @@ class Attempts:
             raise error
         delay = error.retry_after if error.retry_after is not None else policy.backoff(self.count)
         if self.elapsed() + delay > policy.max_elapsed:
-            why = (f"the server asked to wait {delay:.0f}s" if error.retry_after is not None
-                   else f"waiting {delay:.1f}s more")
-            error.hint = (f"gave up after {self.count} attempts in {self.elapsed():.1f}s: {why} "
-                          f"would exceed the {policy.max_elapsed:.0f}s retry budget")
+            why = (
+                f"the server asked to wait {delay:.0f}s"
+                if error.retry_after is not None
+                else f"waiting {delay:.1f}s more"
+            )
+            error.hint = (
+                f"gave up after {self.count} attempts in {self.elapsed():.1f}s: {why} "
+                f"would exceed the {policy.max_elapsed:.0f}s retry budget"
+            )
             raise error
         if self.deadline is not None and policy.clock() + delay >= self.deadline:
             raise self.timeout(f"the next retry (in {delay:.1f}s) would start after the deadline")

@@ -61,8 +61,9 @@ class SharedListings(Generic[T]):
             self._generation[key] = self._generation.get(key, 0) + 1
             self._completed.pop(key, None)
 
-    def get(self, key: str, fetch: Callable[[], T], *, shared: bool,
-            wait_timeout: float | None = None) -> T:
+    def get(
+        self, key: str, fetch: Callable[[], T], *, shared: bool, wait_timeout: float | None = None
+    ) -> T:
         """Return ``fetch()``'s result for ``key``, possibly someone else's.
 
         ``wait_timeout`` bounds only the wait for another thread's request (the request itself

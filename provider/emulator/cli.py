@@ -15,21 +15,34 @@ from .server import Emulator
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="terraform-provider-connectly emulator",
-        description="Run a local Connectly WebhookService on 127.0.0.1.")
+        description="Run a local Connectly WebhookService on 127.0.0.1.",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     p.add_argument("--api-key", help="key clients must send (default: a random one, printed)")
     p.add_argument("--state", metavar="FILE", help="keep registrations in this JSON file")
-    p.add_argument("--strict", action="store_true",
-                   help="least forgiving modes: 409 on conflict, no type or token in "
-                        "listings, defaults filled, 201 on create, no empty webhooks key")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="least forgiving modes: 409 on conflict, no type or token in "
+        "listings, defaults filled, 201 on create, no empty webhooks key",
+    )
     p.add_argument("--on-conflict", choices=ON_CONFLICT)
     p.add_argument("--listing-type", choices=LISTING_TYPE)
     p.add_argument("--listing-token", choices=LISTING_TOKEN)
-    p.add_argument("--no-defaults", dest="fill_defaults", action="store_false", default=None,
-                   help="list configuration as sent, without server defaults")
-    p.add_argument("--omit-empty-webhooks", action="store_true", default=None,
-                   help="leave out the webhooks key when a business has none")
+    p.add_argument(
+        "--no-defaults",
+        dest="fill_defaults",
+        action="store_false",
+        default=None,
+        help="list configuration as sent, without server defaults",
+    )
+    p.add_argument(
+        "--omit-empty-webhooks",
+        action="store_true",
+        default=None,
+        help="leave out the webhooks key when a business has none",
+    )
     p.add_argument("--create-status", type=int, choices=CREATE_STATUS)
     p.add_argument("--error-shape", choices=ERROR_SHAPE)
     p.add_argument("--latency-ms", type=int, default=0, help="delay every API request")
@@ -43,12 +56,21 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         emulator = Emulator(
-            args.api_key, host=args.host, port=args.port, state_file=args.state,
-            strict=args.strict, on_conflict=args.on_conflict, listing_type=args.listing_type,
-            listing_token=args.listing_token, fill_defaults=args.fill_defaults,
-            omit_empty_webhooks=args.omit_empty_webhooks, create_status=args.create_status,
-            error_shape=args.error_shape, max_connections=args.max_connections,
-            max_body_bytes=args.max_body_bytes)
+            args.api_key,
+            host=args.host,
+            port=args.port,
+            state_file=args.state,
+            strict=args.strict,
+            on_conflict=args.on_conflict,
+            listing_type=args.listing_type,
+            listing_token=args.listing_token,
+            fill_defaults=args.fill_defaults,
+            omit_empty_webhooks=args.omit_empty_webhooks,
+            create_status=args.create_status,
+            error_shape=args.error_shape,
+            max_connections=args.max_connections,
+            max_body_bytes=args.max_body_bytes,
+        )
         emulator.set_latency(args.latency_ms)
         emulator.start()
     except (OSError, ValueError) as exc:

@@ -54,14 +54,23 @@ class Fault:
             self.method = self.method.upper()
 
     def matches(self, method: str, endpoint: str) -> bool:
-        return ((self.method is None or self.method == method)
-                and (self.endpoint is None or self.endpoint == endpoint))
+        return (self.method is None or self.method == method) and (
+            self.endpoint is None or self.endpoint == endpoint
+        )
 
     _JSON_NAMES: ClassVar[dict[str, str]] = {
-        "status": "status", "count": "count", "method": "method", "endpoint": "endpoint",
-        "retryAfter": "retry_after", "body": "body", "text": "text",
-        "contentType": "content_type", "drop": "drop", "afterWork": "after_work",
-        "delayMs": "delay_ms"}
+        "status": "status",
+        "count": "count",
+        "method": "method",
+        "endpoint": "endpoint",
+        "retryAfter": "retry_after",
+        "body": "body",
+        "text": "text",
+        "contentType": "content_type",
+        "drop": "drop",
+        "afterWork": "after_work",
+        "delayMs": "delay_ms",
+    }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fault:
@@ -137,14 +146,16 @@ class Faults:
                         del self._queue[i]
                     return dataclasses.replace(fault, count=1)
             settings = self._random
-            roll = self._rng.random() if (settings.rate_503 or settings.rate_429
-                                          or settings.rate_drop_create) else 1.0
+            roll = (
+                self._rng.random()
+                if (settings.rate_503 or settings.rate_429 or settings.rate_drop_create)
+                else 1.0
+            )
         if roll < settings.rate_503:
             return Fault(status=503, text="injected random 503")
         roll -= settings.rate_503
         if roll < settings.rate_429:
-            return Fault(status=429, retry_after=settings.retry_after,
-                         text="injected random 429")
+            return Fault(status=429, retry_after=settings.retry_after, text="injected random 429")
         roll -= settings.rate_429
         if endpoint == "create" and roll < settings.rate_drop_create:
             return Fault(status=None, drop=True, after_work=True)

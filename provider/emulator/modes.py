@@ -33,9 +33,13 @@ class Modes:
     error_shape: str = "connectly"
 
     def __post_init__(self) -> None:
-        for name, allowed in (("on_conflict", ON_CONFLICT), ("listing_type", LISTING_TYPE),
-                              ("listing_token", LISTING_TOKEN),
-                              ("create_status", CREATE_STATUS), ("error_shape", ERROR_SHAPE)):
+        for name, allowed in (
+            ("on_conflict", ON_CONFLICT),
+            ("listing_type", LISTING_TYPE),
+            ("listing_token", LISTING_TOKEN),
+            ("create_status", CREATE_STATUS),
+            ("error_shape", ERROR_SHAPE),
+        ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
         for name in ("fill_defaults", "omit_empty_webhooks"):
@@ -46,8 +50,14 @@ class Modes:
         return dataclasses.asdict(self)
 
 
-STRICT = Modes(on_conflict="409", listing_type="omit", listing_token="omit", fill_defaults=True,
-               omit_empty_webhooks=True, create_status=201)
+STRICT = Modes(
+    on_conflict="409",
+    listing_type="omit",
+    listing_token="omit",
+    fill_defaults=True,
+    omit_empty_webhooks=True,
+    create_status=201,
+)
 
 
 def resolve(strict: bool = False, **overrides: Any) -> Modes:
@@ -63,8 +73,11 @@ def resolve(strict: bool = False, **overrides: Any) -> Modes:
 
 def render_webhook(registration: dict[str, Any], modes: Modes) -> dict[str, Any]:
     """A stored registration as the listing shows it."""
-    out: dict[str, Any] = {"id": registration["id"], "topic": registration["topic"],
-                           "address": registration["address"]}
+    out: dict[str, Any] = {
+        "id": registration["id"],
+        "topic": registration["topic"],
+        "address": registration["address"],
+    }
     if modes.listing_type == "include":
         out["type"] = registration["type"]
     conf = copy.deepcopy(registration.get("configuration") or {})

@@ -59,19 +59,29 @@ _UNAVAILABLE = ("ERROR_TYPE_UNAVAILABLE", "ERROR_CODE_UNAVAILABLE", 14, "Service
 
 def error_body(status: int, message: str, shape: str = "connectly") -> dict[str, Any]:
     """An error in one of the two documented shapes."""
-    kind, code, grpc_code, title = _ERRORS.get(status, _UNAVAILABLE if status >= 500 else
-                                               _ERRORS[400])
+    kind, code, grpc_code, title = _ERRORS.get(
+        status, _UNAVAILABLE if status >= 500 else _ERRORS[400]
+    )
     if shape == "grpc":
         return {"code": grpc_code, "message": message, "details": []}
-    return {"message": message, "type": kind, "code": code, "userTitle": title,
-            "userMessage": message, "cntTraceId": str(secrets.randbits(63)), "details": {}}
+    return {
+        "message": message,
+        "type": kind,
+        "code": code,
+        "userTitle": title,
+        "userMessage": message,
+        "cntTraceId": str(secrets.randbits(63)),
+        "details": {},
+    }
 
 
 def _html_page(status: int, text: str | None) -> str:
     phrase = _phrase(status)
     extra = f"<p>{text}</p>" if text else ""
-    return (f"<html><head><title>{status} {phrase}</title></head><body><center><h1>{status} "
-            f"{phrase}</h1></center>{extra}<hr><center>nginx</center></body></html>")
+    return (
+        f"<html><head><title>{status} {phrase}</title></head><body><center><h1>{status} "
+        f"{phrase}</h1></center>{extra}<hr><center>nginx</center></body></html>"
+    )
 
 
 def _phrase(status: int) -> str:
@@ -113,23 +123,37 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def send_error(self, code: int, message: str | None = None,
-                   explain: str | None = None) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Errors raised by http.server itself (bad request line, oversized headers) get the
         same JSON treatment as ours, and the connection is closed since it is out of sync."""
+        if self.request_version == "HTTP/0.9":  # unparseable line: answer in HTTP/1.0 anyway
+            self.request_version = "HTTP/1.0"
         text = message or _phrase(code)
         self._send(code, error_body(code, text, self._shape()), close=True)
 
     def _shape(self) -> str:
         return self.server.emulator.modes.error_shape
 
-    def _send(self, status: int, payload: Any, *, headers: dict[str, str] | None = None,
-              close: bool = False) -> None:
+    def _send(
+        self,
+        status: int,
+        payload: Any,
+        *,
+        headers: dict[str, str] | None = None,
+        close: bool = False,
+    ) -> None:
         body = b"" if payload is None else json.dumps(payload).encode("utf-8")
         self._send_raw(status, body, "application/json", headers=headers, close=close)
 
-    def _send_raw(self, status: int, body: bytes, content_type: str, *,
-                  headers: dict[str, str] | None = None, close: bool = False) -> None:
+    def _send_raw(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        *,
+        headers: dict[str, str] | None = None,
+        close: bool = False,
+    ) -> None:
         try:
             self.send_response(status, _phrase(status))
             self.send_header("Content-Type", content_type)
@@ -146,10 +170,15 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
 
-    def _error(self, status: int, message: str, *, headers: dict[str, str] | None = None,
-               close: bool = False) -> None:
-        self._send(status, error_body(status, message, self._shape()), headers=headers,
-                   close=close)
+    def _error(
+        self,
+        status: int,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        close: bool = False,
+    ) -> None:
+        self._send(status, error_body(status, message, self._shape()), headers=headers, close=close)
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding"):
@@ -169,8 +198,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             data = self.rfile.read(length)
         except (TimeoutError, OSError):
-            raise _Reject(400, "timed out reading the request body; is Content-Length "
-                               "larger than the body?") from None
+            raise _Reject(
+                400, "timed out reading the request body; is Content-Length larger than the body?"
+            ) from None
         if len(data) < length:
             raise _Reject(400, "the request body is shorter than its Content-Length")
         return data
@@ -219,8 +249,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         kind, allowed, params = route
         if method != allowed:
-            self._error(405, f"{method} is not allowed on {path[:200]}; use {allowed}",
-                        headers={"Allow": allowed})
+            self._error(
+                405,
+                f"{method} is not allowed on {path[:200]}; use {allowed}",
+                headers={"Allow": allowed},
+            )
             return
         emulator.count(kind)
         fault = emulator.faults.take(method, kind)
@@ -293,12 +326,10 @@ class _Api:
         except validation.BadRequest as exc:
             return self._err(400, str(exc))
         except UnknownWebhook as exc:
-            return self._err(404, f"webhook {exc.args[0]!r} not found for business "
-                                  f"{business_id!r}")
+            return self._err(404, f"webhook {exc.args[0]!r} not found for business {business_id!r}")
 
     def listing(self, business_id: str) -> tuple[int, Any]:
-        webhooks = [render_webhook(r, self.modes)
-                    for r in self.emulator.store.listing(business_id)]
+        webhooks = [render_webhook(r, self.modes) for r in self.emulator.store.listing(business_id)]
         entity: dict[str, Any] = {"businessId": business_id}
         if webhooks or not self.modes.omit_empty_webhooks:
             entity["webhooks"] = webhooks
@@ -308,11 +339,15 @@ class _Api:
         fields = validation.check_create(validation.parse_json_object(raw))
         try:
             registration, _ = self.emulator.store.create(
-                business_id, fields, replace=self.modes.on_conflict == "replace")
+                business_id, fields, replace=self.modes.on_conflict == "replace"
+            )
         except TopicTaken as taken:
-            return self._err(409, f"a webhook for topic {fields['topic']!r} is already "
-                                  f"registered for this business (id {taken.existing['id']}); "
-                                  "use Update instead")
+            return self._err(
+                409,
+                f"a webhook for topic {fields['topic']!r} is already "
+                f"registered for this business (id {taken.existing['id']}); "
+                "use Update instead",
+            )
         return self.modes.create_status, {"id": registration["id"]}
 
     def update(self, business_id: str, webhook_id: str, raw: bytes) -> tuple[int, Any]:
@@ -337,8 +372,11 @@ class _Admin:
             "/_emulator/registrations": {"GET": self.registrations, "POST": self.seed},
             "/_emulator/reset": {"POST": self.reset},
             "/_emulator/counters": {"GET": self.counters, "DELETE": self.reset_counters},
-            "/_emulator/faults": {"GET": self.faults, "POST": self.add_fault,
-                                  "DELETE": self.clear_faults},
+            "/_emulator/faults": {
+                "GET": self.faults,
+                "POST": self.add_fault,
+                "DELETE": self.clear_faults,
+            },
             "/_emulator/latency": {"PUT": self.latency, "POST": self.latency},
             "/_emulator/random-faults": {"PUT": self.random_faults, "POST": self.random_faults},
             "/_emulator/modes": {"GET": self.get_modes, "PUT": self.set_modes},
@@ -350,8 +388,9 @@ class _Admin:
         action = methods.get(method)
         if action is None:
             allowed = ", ".join(sorted(methods))
-            self.handler._error(405, f"{method} is not allowed on {path}; use {allowed}",
-                                headers={"Allow": allowed})
+            self.handler._error(
+                405, f"{method} is not allowed on {path}; use {allowed}", headers={"Allow": allowed}
+            )
             return
         try:
             body = validation.parse_json_object(raw) if raw.strip() else {}
@@ -373,9 +412,14 @@ class _Admin:
         if not isinstance(business_id, str) or not business_id:
             raise ValueError("businessId is required")
         webhook_id = self.emulator.seed(
-            business_id, body.get("topic"), body.get("address"),
-            type=body.get("type") or "custom", configuration=body.get("configuration"),
-            webhook_id=body.get("id"), force=bool(body.get("force", False)))
+            business_id,
+            body.get("topic"),
+            body.get("address"),
+            type=body.get("type") or "custom",
+            configuration=body.get("configuration"),
+            webhook_id=body.get("id"),
+            force=bool(body.get("force", False)),
+        )
         return {"id": webhook_id}
 
     def reset(self, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
@@ -390,8 +434,10 @@ class _Admin:
         return {}
 
     def faults(self, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
-        return {"faults": [f.to_json() for f in self.emulator.faults.pending()],
-                "latencyMs": self.emulator.faults.latency_ms}
+        return {
+            "faults": [f.to_json() for f in self.emulator.faults.pending()],
+            "latencyMs": self.emulator.faults.latency_ms,
+        }
 
     def add_fault(self, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
         self.emulator.inject(Fault.from_json(body))
@@ -409,9 +455,13 @@ class _Admin:
         return {}
 
     def random_faults(self, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
-        names = {"rate503": "rate_503", "rate429": "rate_429",
-                 "rateDropCreate": "rate_drop_create", "retryAfter": "retry_after",
-                 "seed": "seed"}
+        names = {
+            "rate503": "rate_503",
+            "rate429": "rate_429",
+            "rateDropCreate": "rate_drop_create",
+            "retryAfter": "retry_after",
+            "seed": "seed",
+        }
         unknown = set(body) - set(names)
         if unknown:
             raise ValueError(f"unknown field {sorted(unknown)[0]!r}")
@@ -432,8 +482,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], emulator: Emulator,
-                 max_connections: int) -> None:
+    def __init__(self, address: tuple[str, int], emulator: Emulator, max_connections: int) -> None:
         self.emulator = emulator
         self.stopping = threading.Event()
         self._slots = threading.BoundedSemaphore(max_connections)
@@ -442,11 +491,15 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if self.stopping.is_set() or not self._slots.acquire(timeout=0.5):
+        if self.stopping.is_set() or not self._slots.acquire(timeout=0.2):
             self._refuse(request)
             return
-        thread = threading.Thread(target=self._serve, args=(request, client_address),
-                                  name="connectly-emulator-connection", daemon=True)
+        thread = threading.Thread(
+            target=self._serve,
+            args=(request, client_address),
+            name="connectly-emulator-connection",
+            daemon=True,
+        )
         with self._lock:
             self._connections[request] = thread
         thread.start()
@@ -463,10 +516,17 @@ class _Server(ThreadingHTTPServer):
             self._slots.release()
 
     def _refuse(self, request: Any) -> None:
-        body = json.dumps(error_body(503, "the emulator is at its connection limit; retry",
-                                     self.emulator.modes.error_shape)).encode()
-        head = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n")
+        body = json.dumps(
+            error_body(
+                503,
+                "the emulator is at its connection limit; retry",
+                self.emulator.modes.error_shape,
+            )
+        ).encode()
+        head = (
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        )
         try:
             request.settimeout(1.0)
             request.sendall(head.encode() + body)
@@ -526,10 +586,15 @@ class Emulator:
         self.request_timeout = request_timeout
         self._modes_lock = threading.Lock()
         self._modes = resolve(
-            strict, on_conflict=on_conflict, listing_type=listing_type,
-            listing_token=listing_token, fill_defaults=fill_defaults,
-            omit_empty_webhooks=omit_empty_webhooks, create_status=create_status,
-            error_shape=error_shape)
+            strict,
+            on_conflict=on_conflict,
+            listing_type=listing_type,
+            listing_token=listing_token,
+            fill_defaults=fill_defaults,
+            omit_empty_webhooks=omit_empty_webhooks,
+            create_status=create_status,
+            error_shape=error_shape,
+        )
         self.store = Store(state_file)
         self.faults = Faults()
         self._counters_lock = threading.Lock()
@@ -544,8 +609,12 @@ class Emulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
         server = _Server((self.host, self._requested_port), self, self.max_connections)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                                  name="connectly-emulator", daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="connectly-emulator",
+            daemon=True,
+        )
         thread.start()
         self._server, self._thread = server, thread
         return self
@@ -593,7 +662,8 @@ class Emulator:
             if "on_conflict" in changes and changes["on_conflict"] is not None:
                 changes["on_conflict"] = str(changes["on_conflict"])
             self._modes = dataclasses.replace(
-                base, **{k: v for k, v in changes.items() if v is not None})
+                base, **{k: v for k, v in changes.items() if v is not None}
+            )
 
     def key_matches(self, provided: str) -> bool:
         """Constant-time comparison, so response timing reveals nothing about the key."""
@@ -605,18 +675,33 @@ class Emulator:
         """Every stored registration as stored (tokens included), with its ``businessId``."""
         return self.store.all(business_id)
 
-    def seed(self, business_id: str, topic: Any, address: Any, *, type: str = "custom",
-             configuration: dict[str, Any] | None = None, webhook_id: str | None = None,
-             force: bool = False) -> str:
+    def seed(
+        self,
+        business_id: str,
+        topic: Any,
+        address: Any,
+        *,
+        type: str = "custom",
+        configuration: dict[str, Any] | None = None,
+        webhook_id: str | None = None,
+        force: bool = False,
+    ) -> str:
         """Store a registration directly, as if made outside Terraform; returns its id.
         Values are validated like a create. ``force`` allows a second one for a topic."""
         try:
-            fields = validation.check_create({"topic": topic, "address": address, "type": type,
-                                              "configuration": configuration or {}})
+            fields = validation.check_create(
+                {
+                    "topic": topic,
+                    "address": address,
+                    "type": type,
+                    "configuration": configuration or {},
+                }
+            )
         except validation.BadRequest as exc:
             raise ValueError(str(exc)) from None
-        registration, _ = self.store.create(business_id, fields, replace=False,
-                                            webhook_id=webhook_id, force=force)
+        registration, _ = self.store.create(
+            business_id, fields, replace=False, webhook_id=webhook_id, force=force
+        )
         return str(registration["id"])
 
     def count(self, endpoint: str) -> None:
@@ -643,12 +728,24 @@ class Emulator:
     def set_latency(self, ms: int) -> None:
         self.faults.set_latency(ms)
 
-    def set_random_faults(self, *, rate_503: float = 0.0, rate_429: float = 0.0,
-                          rate_drop_create: float = 0.0, retry_after: str = "1",
-                          seed: int | None = None) -> None:
-        self.faults.set_random(RandomFaults(rate_503=float(rate_503), rate_429=float(rate_429),
-                                            rate_drop_create=float(rate_drop_create),
-                                            retry_after=str(retry_after), seed=seed))
+    def set_random_faults(
+        self,
+        *,
+        rate_503: float = 0.0,
+        rate_429: float = 0.0,
+        rate_drop_create: float = 0.0,
+        retry_after: str = "1",
+        seed: int | None = None,
+    ) -> None:
+        self.faults.set_random(
+            RandomFaults(
+                rate_503=float(rate_503),
+                rate_429=float(rate_429),
+                rate_drop_create=float(rate_drop_create),
+                retry_after=str(retry_after),
+                seed=seed,
+            )
+        )
 
     def reset(self) -> None:
         """Empty store, no faults, zero counters (modes are kept)."""

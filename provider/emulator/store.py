@@ -68,9 +68,15 @@ class Store:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def create(self, business_id: str, fields: dict[str, Any], *, replace: bool,
-               webhook_id: str | None = None, force: bool = False
-               ) -> tuple[dict[str, Any], str | None]:
+    def create(
+        self,
+        business_id: str,
+        fields: dict[str, Any],
+        *,
+        replace: bool,
+        webhook_id: str | None = None,
+        force: bool = False,
+    ) -> tuple[dict[str, Any], str | None]:
         """Insert a registration; returns it and the id it replaced, if any.
 
         ``replace`` False raises TopicTaken when the topic has a registration; ``force``
@@ -88,15 +94,24 @@ class Store:
             new_id = webhook_id or new_webhook_id()
             if new_id in regs:
                 raise TopicTaken(copy.deepcopy(regs[new_id]))
-            registration = {"id": new_id, "topic": fields["topic"], "address": fields["address"],
-                            "type": fields["type"],
-                            "configuration": copy.deepcopy(fields.get("configuration") or {})}
+            registration = {
+                "id": new_id,
+                "topic": fields["topic"],
+                "address": fields["address"],
+                "type": fields["type"],
+                "configuration": copy.deepcopy(fields.get("configuration") or {}),
+            }
             regs[new_id] = registration
             self._save()
             return copy.deepcopy(registration), replaced
 
-    def update(self, business_id: str, webhook_id: str, address: str | None,
-               configuration: dict[str, Any] | None) -> dict[str, Any]:
+    def update(
+        self,
+        business_id: str,
+        webhook_id: str,
+        address: str | None,
+        configuration: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         with self._lock:
             registration = self._data.get(business_id, {}).get(webhook_id)
             if registration is None:
@@ -140,8 +155,9 @@ class Store:
     def _save(self) -> None:
         if self._path is None:
             return
-        registrations = [{"businessId": biz, **reg}
-                         for biz, regs in self._data.items() for reg in regs.values()]
+        registrations = [
+            {"businessId": biz, **reg} for biz, regs in self._data.items() for reg in regs.values()
+        ]
         text = json.dumps({"version": STATE_VERSION, "registrations": registrations}, indent=1)
         directory = self._path.parent
         fd, tmp = tempfile.mkstemp(prefix=f".{self._path.name}.", suffix=".tmp", dir=directory)

@@ -98,8 +98,7 @@ def check_configuration(value: Any) -> dict[str, Any]:
         out["echo"] = conf["echo"]
     if "channelTypes" in conf:
         channels = conf["channelTypes"]
-        if not isinstance(channels, list) or not all(
-                isinstance(c, str) and c for c in channels):
+        if not isinstance(channels, list) or not all(isinstance(c, str) and c for c in channels):
             raise BadRequest("configuration.channelTypes must be a list of channel names")
         out["channelTypes"] = list(channels)
     if "filters" in conf:
@@ -131,7 +130,8 @@ def check_configuration(value: Any) -> dict[str, Any]:
             checked_we["webengageToken"] = _string(we["webengageToken"], f"{where}.webengageToken")
         if "webengageWebhookUrl" in we:
             checked_we["webengageWebhookUrl"] = check_address(
-                we["webengageWebhookUrl"], f"{where}.webengageWebhookUrl")
+                we["webengageWebhookUrl"], f"{where}.webengageWebhookUrl"
+            )
         out["webengageConfiguration"] = checked_we
     return out
 
@@ -160,6 +160,5 @@ def check_update(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | Non
             raise BadRequest(f"{fixed} cannot be changed by update; delete and create instead")
     _check_fields(body, _UPDATE_FIELDS, "update")
     address = check_address(body["address"]) if "address" in body else None
-    configuration = (check_configuration(body["configuration"])
-                     if "configuration" in body else None)
+    configuration = check_configuration(body["configuration"]) if "configuration" in body else None
     return address, configuration

@@ -8,6 +8,7 @@ handling live in the framework.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +108,39 @@ class Resource:
         return None
 
 
+@dataclass
+class ListContext(CallContext):
+    config: Any = None
+    include_resource: bool = False
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class ListResult:
+    """One object found by a list resource: its identity, a name for people, and (when
+    Terraform asked for it) the full resource object."""
+
+    identity: dict[str, Any]
+    display_name: str
+    state: Any = None
+
+
+class ListResource:
+    """Finds existing objects of a managed resource type for ``terraform query``.
+
+    ``type_name`` must equal the managed resource's, and that resource needs an identity.
+    """
+
+    type_name: str = ""
+    schema: Schema
+
+    def validate(self, ctx: ValidateContext) -> None:
+        """Cross-attribute checks of the list block's ``config``."""
+
+    def list(self, ctx: ListContext) -> Iterator[ListResult]:
+        raise NotImplementedError
+
+
 class DataSource:
     type_name: str = ""
     schema: Schema
@@ -128,6 +162,9 @@ class Provider:
         return []
 
     def data_sources(self) -> list[DataSource]:
+        return []
+
+    def list_resources(self) -> list[ListResource]:
         return []
 
     def validate(self, ctx: ValidateContext) -> None:

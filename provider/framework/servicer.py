@@ -16,6 +16,7 @@ from typing import Any, cast
 from ..plugin import logs
 from ..plugin.codec import CodecError, Key, Path, decode_json, decode_msgpack, encode_msgpack
 from ..plugin.cty import UNKNOWN, CtyType
+from ..plugin.cty import Object as CtyObject
 from ..plugin.wire import tfplugin6_pb2 as pb
 from ..plugin.wire import tfplugin6_pb2_grpc as pb_grpc
 from . import planning
@@ -24,6 +25,8 @@ from .resource import (
     ApplyContext,
     DataSource,
     ImportContext,
+    ListContext,
+    ListResource,
     PlanContext,
     Provider,
     ReadContext,
@@ -89,6 +92,17 @@ def _wholly_known(value: Any) -> bool:
     return True
 
 
+def _decode_list_config(lr: ListResource, dv: Any) -> Any:
+    """The list block's ``config``: Terraform wraps the list schema in a ``config`` block, and
+    we accept the value with or without that wrapper."""
+    try:
+        return _decode(lr.schema.type, dv, "list configuration")
+    except DiagnosticError:
+        wrapped = CtyObject({"config": lr.schema.type})
+        value = _decode(wrapped, dv, "list configuration")
+        return value.get("config") if isinstance(value, dict) else None
+
+
 def guarded(operation: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Turns every exception of one RPC into diagnostics on its response."""
 
@@ -141,6 +155,9 @@ class ProviderServicer(pb_grpc.ProviderServicer):
         self.provider = provider
         self.resources: dict[str, Resource] = {r.type_name: r for r in provider.resources()}
         self.data_sources: dict[str, DataSource] = {d.type_name: d for d in provider.data_sources()}
+        self.list_resources: dict[str, ListResource] = {
+            lr.type_name: lr for lr in provider.list_resources()
+        }
         self.provider_data: Any = None
         self._stop = threading.Event()
         self._stop_lock = threading.Lock()
@@ -181,6 +198,9 @@ class ProviderServicer(pb_grpc.ProviderServicer):
             data_sources=[
                 pb.GetMetadata.DataSourceMetadata(type_name=n) for n in self.data_sources
             ],
+            list_resources=[
+                pb.GetMetadata.ListResourceMetadata(type_name=n) for n in self.list_resources
+            ],
         )
 
     @guarded("GetProviderSchema")
@@ -195,6 +215,8 @@ class ProviderServicer(pb_grpc.ProviderServicer):
                     response.resource_schemas[name].CopyFrom(schema_to_proto(pb, res.schema))
                 for name, ds in self.data_sources.items():
                     response.data_source_schemas[name].CopyFrom(schema_to_proto(pb, ds.schema))
+                for name, lr in self.list_resources.items():
+                    response.list_resource_schemas[name].CopyFrom(schema_to_proto(pb, lr.schema))
                 self._schema_response = response
             return self._schema_response
 
@@ -460,6 +482,59 @@ class ProviderServicer(pb_grpc.ProviderServicer):
             raise DiagnosticError("Data source left values unknown", request.type_name)
         return pb.ReadDataSource.Response(state=_dv(ty, state))
 
+    # ------------------------------------------------------------ list (terraform query)
+
+    def _list_resource(self, type_name: str) -> ListResource:
+        try:
+            return self.list_resources[type_name]
+        except KeyError:
+            raise DiagnosticError(
+                "Unknown list resource", f"This provider cannot list {type_name!r}."
+            ) from None
+
+    @guarded("ValidateListResourceConfig")
+    def ValidateListResourceConfig(self, request: Any, diags: Diagnostics) -> Any:
+        lr = self._list_resource(request.type_name)
+        config = _decode_list_config(lr, request.config)
+        planning.validate_attributes(lr.schema.block.attributes, config, diags)
+        lr.validate(ValidateContext(config=config, **self._ctx_kwargs(diags)))
+        return None
+
+    def ListResource(self, request: Any, context: Any) -> Iterator[Any]:
+        """Streams what a list resource finds; a failure ends the stream with a diagnostic
+        event instead of an exception."""
+        diags = Diagnostics()
+        try:
+            lr = self._list_resource(request.type_name)
+            res = self.resources[request.type_name]
+            assert res.identity_schema is not None, "a list resource needs an identity"
+            config = _decode_list_config(lr, request.config)
+            ctx = ListContext(
+                config=config,
+                include_resource=request.include_resource_object,
+                limit=request.limit or 100,
+                **self._ctx_kwargs(diags),
+            )
+            for sent, found in enumerate(lr.list(ctx)):
+                if sent >= ctx.limit:
+                    break
+                event = pb.ListResource.Event(
+                    identity=pb.ResourceIdentityData(
+                        identity_data=_dv(res.identity_schema.type, found.identity)
+                    ),
+                    display_name=found.display_name,
+                )
+                if found.state is not None:
+                    event.resource_object.CopyFrom(_dv(res.schema.type, found.state))
+                yield event
+        except DiagnosticError as exc:
+            diags.items.append(exc.diagnostic)
+        except Exception as exc:
+            log.debug("ListResource failed", exc_info=True)
+            diags.error("Unexpected error in ListResource", f"{type(exc).__name__}: {exc}")
+        if diags.items:
+            yield pb.ListResource.Event(diagnostic=[diag_to_proto(d) for d in diags])
+
     # ------------------------------------------------------------ not offered
 
     @guarded("CallFunction")
@@ -501,7 +576,7 @@ def _stream_unsupported(operation: str) -> Callable[..., Iterator[Any]]:
     return call
 
 
-_STREAMING = {"ListResource", "ReadStateBytes", "WriteStateBytes", "InvokeAction"}
+_STREAMING = {"ReadStateBytes", "WriteStateBytes", "InvokeAction"}
 for _method in pb.DESCRIPTOR.services_by_name["Provider"].methods:
     if _method.name not in ProviderServicer.__dict__:
         if _method.name in _STREAMING:

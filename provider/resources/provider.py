@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..framework.resource import DataSource, Provider, Resource, ValidateContext
+from ..framework.resource import DataSource, ListResource, Provider, Resource, ValidateContext
 from ..framework.schema import Attribute, Block, Schema
 from ..framework.validators import HttpUrl, NotBlank
 from ..plugin import cty, logs
@@ -118,6 +118,11 @@ class ConnectlyProvider(Provider):
         from .webhooks import WebhooksDataSource
 
         return [WebhooksDataSource()]
+
+    def list_resources(self) -> list[ListResource]:
+        from .webhook import WebhookList
+
+        return [WebhookList()]
 
     def configure(self, ctx: ValidateContext, terraform_version: str) -> Any:
         api_key = _setting(ctx.config, "api_key", "CONNECTLY_API_KEY")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..framework.diagnostics import DiagnosticError
@@ -18,6 +19,9 @@ from ..framework.planmodifiers import RequiresReplace, UseStateForUnknown
 from ..framework.resource import (
     ApplyContext,
     ImportContext,
+    ListContext,
+    ListResource,
+    ListResult,
     PlanContext,
     ReadContext,
     Resource,
@@ -65,6 +69,21 @@ WEBENGAGE = NestedAttributes(
             description="Webengage token. The API never shows it back, so Terraform keeps the "
             "value you set and cannot see changes made outside Terraform.",
             validators=(NotBlank(), *_TEXT),
+        ),
+        "webengage_token_wo": Attribute(
+            cty.STRING,
+            optional=True,
+            sensitive=True,
+            write_only=True,
+            description="Webengage token, write-only (Terraform 1.11+): sent to Connectly but "
+            "never stored in state or plan files. Set `webengage_token_wo_version` with it, and "
+            "change that number to send a new token. Use instead of `webengage_token`.",
+            validators=(NotBlank(), *_TEXT),
+        ),
+        "webengage_token_wo_version": Attribute(
+            cty.NUMBER,
+            optional=True,
+            description="Any number; changing it sends `webengage_token_wo` again.",
         ),
         "webengage_webhook_url": Attribute(
             cty.STRING,
@@ -241,7 +260,9 @@ def _data(ctx: Any) -> ProviderData:
 # --------------------------------------------------------------------- value mapping
 
 
-def configuration_to_api(value: Any) -> WebhookConfiguration | None:
+def configuration_to_api(
+    value: Any, write_only_token: str | None = None
+) -> WebhookConfiguration | None:
     from ..connectly.models import Filter, WebengageConfiguration, WebhookConfiguration
 
     if not isinstance(value, dict):
@@ -255,7 +276,7 @@ def configuration_to_api(value: Any) -> WebhookConfiguration | None:
         if isinstance(filters, list)
         else None,
         webengage_configuration=WebengageConfiguration(
-            webengage_token=webengage.get("webengage_token"),
+            webengage_token=webengage.get("webengage_token") or write_only_token,
             webengage_webhook_url=webengage.get("webengage_webhook_url"),
         )
         if isinstance(webengage, dict)
@@ -276,6 +297,8 @@ def configuration_from_api(observed: WebhookConfiguration | None, kept: Any) -> 
         webengage = {
             # The API hides or masks the token: what the user set is what we keep.
             "webengage_token": kept_we.get("webengage_token"),
+            "webengage_token_wo": None,
+            "webengage_token_wo_version": kept_we.get("webengage_token_wo_version"),
             "webengage_webhook_url": we.webengage_webhook_url
             if we.webengage_webhook_url is not None
             else kept_we.get("webengage_webhook_url"),
@@ -364,6 +387,7 @@ class WebhookResource(Resource):
 
     def validate(self, ctx: ValidateContext) -> None:
         config = ctx.config or {}
+        _validate_write_only(config.get("configuration"), ctx.diags)
         type_ = config.get("type")
         configuration = config.get("configuration")
         if type_ is None:
@@ -447,7 +471,7 @@ class WebhookResource(Resource):
             topic=planned["topic"],
             address=planned["address"],
             type=planned["type"],
-            configuration=configuration_to_api(configuration)
+            configuration=configuration_to_api(configuration, _write_only_token(ctx.config))
             if configuration is not UNKNOWN
             else None,
         )
@@ -502,7 +526,7 @@ class WebhookResource(Resource):
         address = planned["address"] if planned["address"] != prior["address"] else None
         api_configuration = None
         if configuration != prior.get("configuration") and configuration is not UNKNOWN:
-            api_configuration = configuration_to_api(configuration)
+            api_configuration = configuration_to_api(configuration, _write_only_token(ctx.config))
         private = _private(ctx.private)
         try:
             if address is not None or api_configuration is not None:
@@ -593,6 +617,37 @@ def planned_known(planned: dict[str, Any]) -> dict[str, Any]:
     return _fill_unknown(planned)
 
 
+def _write_only_token(config: Any) -> str | None:
+    """The write-only token from the configuration (it never appears in plans or state)."""
+    configuration = config.get("configuration") if isinstance(config, dict) else None
+    we = configuration.get("webengage_configuration") if isinstance(configuration, dict) else None
+    token = we.get("webengage_token_wo") if isinstance(we, dict) else None
+    if isinstance(token, str):
+        logs.register_secret(token)
+        return token
+    return None
+
+
+def _validate_write_only(configuration: Any, diags: Any) -> None:
+    we = configuration.get("webengage_configuration") if isinstance(configuration, dict) else None
+    if not isinstance(we, dict):
+        return
+    path = ("configuration", "webengage_configuration")
+    if we.get("webengage_token") is not None and we.get("webengage_token_wo") is not None:
+        diags.error(
+            "Two tokens set",
+            "Set either webengage_token or webengage_token_wo, not both.",
+            (*path, "webengage_token_wo"),
+        )
+    if we.get("webengage_token_wo") is not None and we.get("webengage_token_wo_version") is None:
+        diags.error(
+            "Missing webengage_token_wo_version",
+            "webengage_token_wo is never stored, so Terraform cannot see when it changes: set "
+            "webengage_token_wo_version too, and change it whenever the token changes.",
+            (*path, "webengage_token_wo_version"),
+        )
+
+
 def _register_secrets(configuration: Any) -> None:
     if isinstance(configuration, dict) and isinstance(
         configuration.get("webengage_configuration"), dict
@@ -615,3 +670,62 @@ def _conflict_error(business_id: str, topic: str, existing: Webhook | None) -> D
         f'id = "{business_id}/{existing.id if existing else "<webhook id>"}" and apply.',
         ("topic",),
     )
+
+
+LIST_SCHEMA = Schema(
+    Block(
+        {
+            "business_id": Attribute(
+                cty.STRING,
+                optional=True,
+                description="The business to list. Defaults to the provider's `business_id`.",
+                validators=(NotBlank(),),
+            ),
+            "topic": Attribute(
+                cty.STRING,
+                optional=True,
+                description="Only webhooks of this topic.",
+                validators=(OneOf(TOPICS),),
+            ),
+        }
+    )
+)
+
+
+class WebhookList(ListResource):
+    """``list "connectly_webhook"``: the webhooks of a business, for ``terraform query``."""
+
+    type_name = "connectly_webhook"
+    schema = LIST_SCHEMA
+
+    def list(self, ctx: ListContext) -> Iterator[ListResult]:
+        from ..connectly.errors import ConnectlyError
+
+        data = _data(ctx)
+        config = ctx.config or {}
+        business_id = config.get("business_id") or data.business_id
+        if not isinstance(business_id, str):
+            raise DiagnosticError(
+                "Missing business_id",
+                "Set business_id in the list block's config, in the provider block, or in "
+                "CONNECTLY_BUSINESS_ID.",
+                ("business_id",),
+            )
+        try:
+            webhooks = data.client().list_webhooks(
+                business_id, deadline=time.monotonic() + TIMEOUT_DEFAULTS["read"]
+            )
+        except ConnectlyError as exc:
+            raise api_error("list webhooks", exc, {"business_id": business_id}) from None
+        topic = config.get("topic")
+        for webhook in sorted(webhooks, key=lambda w: (w.topic or "", w.id)):
+            if topic and webhook.topic != topic:
+                continue
+            state = state_from_api(webhook, business_id, {}, {})
+            yield ListResult(
+                identity={"business_id": business_id, "id": webhook.id},
+                display_name=f"{webhook.topic} webhook {webhook.id} → {webhook.address}",
+                # Terraform needs the object whenever it generates configuration, so it is
+                # always sent: it costs nothing more, the listing already has it.
+                state=state,
+            )
