@@ -16,7 +16,7 @@ class UseStateForUnknown:
     apply shows no changes and an id stays known across plans.
     """
 
-    description: str = "Keeps the prior value once it is known."
+    description: str = "Once known, plans show this value instead of (known after apply)."
     phase: str = "value"
 
     def __call__(self, plan: AttributePlan) -> None:

@@ -43,7 +43,8 @@ class Duration:
             )
 
 
-def timeouts_attribute(operations: tuple[str, ...], default: str) -> Attribute:
+def timeouts_attribute(defaults: dict[str, float]) -> Attribute:
+    """The ``timeouts`` attribute for the given operations and their default seconds."""
     return Attribute(
         nested=NestedAttributes(
             "single",
@@ -51,10 +52,11 @@ def timeouts_attribute(operations: tuple[str, ...], default: str) -> Attribute:
                 op: Attribute(
                     cty.STRING,
                     optional=True,
-                    description=f"How long {op} may take, retries included (default {default}).",
+                    description=f"How long {op} may take, retries included "
+                    f"(default {_show(seconds)}).",
                     validators=(Duration(),),
                 )
-                for op in operations
+                for op, seconds in defaults.items()
             },
         ),
         optional=True,
@@ -67,3 +69,9 @@ def seconds_for(timeouts: Any, operation: str, default: float) -> float:
     value = timeouts.get(operation) if isinstance(timeouts, dict) else None
     parsed = parse_duration(value) if isinstance(value, str) else None
     return parsed if parsed is not None else default
+
+
+def _show(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        return f'"{int(seconds // 60)}m"'
+    return f'"{seconds:g}s"'

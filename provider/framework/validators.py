@@ -99,7 +99,7 @@ class SizeAtLeast:
 
     @property
     def description(self) -> str:
-        return f"at least {self.minimum} element(s)"
+        return f"must have at least {self.minimum} element(s)"
 
     def __call__(self, value: Any, path: Path, diags: Diagnostics) -> None:
         if isinstance(value, list) and len(value) < self.minimum:

@@ -167,16 +167,14 @@ SCHEMA = Schema(
                 optional=True,
                 computed=True,
                 description="The business to register the webhook for. Defaults to the "
-                "provider's `business_id`. Changing it forces a new webhook.",
+                "provider's `business_id`.",
                 validators=(NotBlank(), NoControlCharacters(), MaxLength(256)),
                 plan_modifiers=(RequiresReplace(),),
             ),
             "topic": Attribute(
                 cty.STRING,
                 required=True,
-                description="What to deliver: `messages`, `delivery_status` or `report`. "
-                "A business has at most one webhook per topic. Changing it forces a new "
-                "webhook.",
+                description="What to deliver. A business has at most one webhook per topic.",
                 validators=(OneOf(TOPICS),),
                 plan_modifiers=(RequiresReplace(),),
             ),
@@ -191,8 +189,8 @@ SCHEMA = Schema(
                 optional=True,
                 computed=True,
                 default=DEFAULT_TYPE,
-                description="`custom` (default), `zapier`, `webengage` or `integromat_make`. "
-                "Changing it forces a new webhook.",
+                description="The integration that receives the events; only `webengage` uses "
+                "`configuration.webengage_configuration`.",
                 validators=(OneOf(TYPES),),
                 plan_modifiers=(RequiresReplace(),),
             ),
@@ -200,10 +198,11 @@ SCHEMA = Schema(
                 nested=CONFIGURATION,
                 optional=True,
                 computed=True,
-                description="Delivery settings. Parts left out keep the server's values.",
+                description="Delivery settings. `echo`, `channel_types` and `filters` left out "
+                "keep the server's values.",
                 plan_modifiers=(UseStateForUnknown(),),
             ),
-            "timeouts": timeouts_attribute(("create", "read", "update", "delete"), "5m"),
+            "timeouts": timeouts_attribute(TIMEOUT_DEFAULTS),
         },
         description="A Connectly webhook registration: where Connectly delivers the events of "
         "one topic for one business.",
@@ -267,11 +266,14 @@ def configuration_to_api(
 
     if not isinstance(value, dict):
         return None
-    filters = value.get("filters")
-    webengage = value.get("webengage_configuration")
+    # Unknown parts (left to the server on create) are simply not sent.
+    known = {k: (None if v is UNKNOWN else v) for k, v in value.items()}
+    filters = known.get("filters")
+    webengage = known.get("webengage_configuration")
+    channels = known.get("channel_types")
     return WebhookConfiguration(
-        echo=value.get("echo"),
-        channel_types=sorted(value["channel_types"]) if value.get("channel_types") else None,
+        echo=known.get("echo"),
+        channel_types=sorted(channels) if channels else None,
         filters=[Filter(f["field"], f["expression"]) for f in filters]
         if isinstance(filters, list)
         else None,
@@ -687,7 +689,9 @@ LIST_SCHEMA = Schema(
                 description="Only webhooks of this topic.",
                 validators=(OneOf(TOPICS),),
             ),
-        }
+        },
+        description="The webhooks of a business, for `terraform query` and bulk import with "
+        "`-generate-config-out`.",
     )
 )
 
