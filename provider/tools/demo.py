@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     terraform = terraform_command()
     emulator = Emulator(strict=True).start()
     print(f"Connectly emulator (strict modes) listening on {emulator.url}", flush=True)
+    print(f"Terraform: {' '.join(terraform)}", flush=True)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TF_")},
         "TF_CLI_CONFIG_FILE": str(work / "terraform.rc"),
