@@ -158,3 +158,18 @@ def test_write_only_token_needs_its_version(tmp_path, strict_emulator) -> None: 
     result = tf.plan_code()
     assert result.code == 1 and "Missing webengage_token_wo_version" in result.output
     assert sum(strict_emulator.counters().values()) == 0
+
+
+def test_plan_generate_config_out_with_an_import_block(tmp_path, strict_emulator) -> None:  # type: ignore[no-untyped-def]
+    emu = strict_emulator
+    ids = seed(emu)
+    tf = connectly_terraform(tmp_path, emu)
+    tf.write(PROVIDER + f'import {{\n  to = connectly_webhook.m\n  id = "{ids["messages"]}"\n}}\n')
+    generated = tf.plan_code("-generate-config-out=generated.tf")
+    assert generated.code == 2, generated.output
+    text = (tf.workdir / "generated.tf").read_text()
+    assert 'resource "connectly_webhook" "m"' in text and "prod-*" in text
+    emu.reset_counters()
+    tf.apply()
+    assert emu.counters()["create"] == emu.counters()["update"] == 0
+    assert tf.plan_code().code == 0
