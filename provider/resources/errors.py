@@ -22,9 +22,9 @@ _ADVICE = {
 
 def api_error(operation: str, error: ConnectlyError, state: Any) -> DiagnosticError:
     where = ""
-    if isinstance(state, dict) and state.get("id"):
+    if isinstance(state, dict) and isinstance(state.get("id"), str):
         where = f" webhook {state['id']} in business {state.get('business_id')}"
-    elif isinstance(state, dict) and state.get("business_id"):
+    elif isinstance(state, dict) and isinstance(state.get("business_id"), str):
         where = f" webhook in business {state['business_id']}"
     advice = next(
         (text for name, text in _ADVICE.items() if _is(error, name)),

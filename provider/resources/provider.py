@@ -55,6 +55,11 @@ SCHEMA = Schema(
 )
 
 
+class Interrupted(Exception):
+    """Terraform asked the provider to stop (Ctrl-C): waits end and no new request starts.
+    Requests already on the wire are let finish, so that what they did is recorded."""
+
+
 @dataclass
 class ProviderData:
     """What resources get from the configured provider. The client is made on first use:
@@ -65,8 +70,14 @@ class ProviderData:
     base_url: str
     verify: bool | str = True
     version: str = "dev"
+    stopping: threading.Event = field(default_factory=threading.Event)
     _client: ConnectlyClient | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _sleep(self, seconds: float) -> None:
+        """The client's wait between retries, cut short by StopProvider."""
+        if self.stopping.wait(seconds):
+            raise Interrupted()
 
     def client(self) -> ConnectlyClient:
         with self._lock:
@@ -79,20 +90,18 @@ class ProviderData:
                         "The provider's api_key depends on values known only after apply.",
                     )
                 from ..connectly.client import ConnectlyClient
+                from ..connectly.retry import RetryPolicy
 
                 self._client = ConnectlyClient(
                     self.api_key,
                     self.base_url,
                     user_agent=f"terraform-provider-connectly/{self.version}",
                     verify=self.verify,
+                    # Bounded by time rather than by count: each resource's timeouts (and
+                    # this budget) decide when to give up, as in Go providers.
+                    retry=RetryPolicy(max_attempts=12, max_elapsed=120.0, sleep=self._sleep),
                 )
             return self._client
-
-    def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
 
 
 def _setting(config: Any, name: str, env: str) -> Any:
@@ -158,4 +167,4 @@ class ConnectlyProvider(Provider):
 
     def stop(self) -> None:
         if self.data is not None:
-            self.data.close()
+            self.data.stopping.set()

@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from ..connectly.models import Webhook, WebhookConfiguration
     from .provider import ProviderData
 
+from .provider import Interrupted
+
 TOPICS = ("messages", "delivery_status", "report")
 TYPES = ("custom", "zapier", "webengage", "integromat_make")
 DEFAULT_TYPE = "custom"
@@ -451,6 +453,8 @@ class WebhookResource(Resource):
             )
         except ConnectlyError as exc:
             raise api_error("read", exc, state) from None
+        except Interrupted:
+            raise _interrupted("refresh") from None
         if webhook is None:
             return None
         new = state_from_api(webhook, state["business_id"], state, private)
@@ -477,14 +481,40 @@ class WebhookResource(Resource):
             if configuration is not UNKNOWN
             else None,
         )
+        adopted = None
         try:
             before = client.list_webhooks(business_id, deadline=deadline, shared=True)
             holder = next((w for w in before if w.topic == spec.topic), None)
-            webhook_id = client.create_webhook(business_id, spec, deadline=deadline)
+            if holder is not None and _same_registration(holder, spec):
+                # Made by an earlier apply that was interrupted or lost its answer: adopt it
+                # rather than fail on a taken topic or replace an identical webhook.
+                adopted = holder
+                webhook_id = holder.id
+                if spec.configuration is not None:
+                    client.update_webhook(
+                        business_id,
+                        webhook_id,
+                        address=None,
+                        configuration=spec.configuration,
+                        deadline=deadline,
+                    )
+            else:
+                _check_stop(ctx)
+                webhook_id = client.create_webhook(business_id, spec, deadline=deadline)
         except Conflict as exc:
             raise _conflict_error(business_id, spec.topic, exc.existing) from None
         except ConnectlyError as exc:
             raise api_error("create", exc, planned) from None
+        except Interrupted:
+            raise _interrupted("create") from None
+        if adopted is not None:
+            ctx.diags.warning(
+                "Existing webhook adopted",
+                f"Business {business_id} already had webhook {webhook_id} for topic "
+                f'"{spec.topic}" with this address (left by an earlier apply that was '
+                "interrupted or lost its answer). Terraform now manages it; no second webhook "
+                "was registered.",
+            )
 
         # From here on the webhook exists: whatever fails, the state must keep its id.
         private: dict[str, Any] = {}
@@ -493,6 +523,15 @@ class WebhookResource(Resource):
             after = client.list_webhooks(business_id, deadline=deadline)
         except ConnectlyError as exc:
             raise api_error("read after create", exc, planned) from None
+        except Interrupted:
+            # The webhook exists with what we sent; the next refresh fills in the rest.
+            ctx.partial_state = None
+            ctx.diags.warning(
+                "Interrupted after create",
+                f"Webhook {webhook_id} was created; values the server fills in are read on "
+                "the next refresh.",
+            )
+            return _fill_unknown({**planned, "id": webhook_id})
         created = next((w for w in after if w.id == webhook_id), None)
         if created is None:
             raise DiagnosticError(
@@ -500,7 +539,8 @@ class WebhookResource(Resource):
                 f"Connectly accepted webhook {webhook_id} in business {business_id} but does "
                 "not list it. It is saved as tainted; the next apply replaces it.",
             )
-        if holder is not None and holder.id != webhook_id and all(w.id != holder.id for w in after):
+        displaced = holder is not None and holder.id != webhook_id
+        if displaced and holder is not None and all(w.id != holder.id for w in after):
             ctx.diags.warning(
                 "An existing webhook was replaced",
                 f"Business {business_id} already had webhook {holder.id} for topic "
@@ -548,6 +588,8 @@ class WebhookResource(Resource):
             ) from None
         except ConnectlyError as exc:
             raise api_error("update", exc, planned) from None
+        except Interrupted:
+            raise _interrupted("update") from None
         if current is None:
             raise DiagnosticError(
                 "Webhook no longer exists",
@@ -573,6 +615,8 @@ class WebhookResource(Resource):
             )
         except ConnectlyError as exc:
             raise api_error("delete", exc, prior) from None
+        except Interrupted:
+            raise _interrupted("delete") from None
 
     # ----------------------------------------------------------------- import
 
@@ -648,6 +692,24 @@ def _validate_write_only(configuration: Any, diags: Any) -> None:
             "webengage_token_wo_version too, and change it whenever the token changes.",
             (*path, "webengage_token_wo_version"),
         )
+
+
+def _same_registration(webhook: Webhook, spec: Any) -> bool:
+    return webhook.address == spec.address and webhook.type in (None, spec.type)
+
+
+def _check_stop(ctx: Any) -> None:
+    data = ctx.provider_data
+    if ctx.stop.is_set() or (data is not None and data.stopping.is_set()):
+        raise Interrupted()
+
+
+def _interrupted(operation: str) -> DiagnosticError:
+    return DiagnosticError(
+        "Interrupted",
+        f"Terraform was interrupted before the {operation} finished; nothing more was sent. "
+        "Run terraform apply again to finish.",
+    )
 
 
 def _register_secrets(configuration: Any) -> None:
