@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import os
-import select
 import signal
 import ssl
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
 import pytest
+from pluginproc import PROVIDER, channel, env_for, running_plugin
 from terraform_provider_connectly.plugin import mtls
 from terraform_provider_connectly.plugin.server import COOKIE_KEY, COOKIE_VALUE
 from terraform_provider_connectly.plugin.wire import (
@@ -24,16 +19,6 @@ from terraform_provider_connectly.plugin.wire import (
     tfplugin6_pb2,
     tfplugin6_pb2_grpc,
 )
-
-PROVIDER = [sys.executable, "-m", "terraform_provider_connectly"]
-
-
-def env_for(tmp: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "PLUGIN_"))}
-    env.update(HOME=str(tmp / "home"), TMPDIR=str(tmp / "tmp"), **extra)
-    (tmp / "home").mkdir(exist_ok=True)
-    (tmp / "tmp").mkdir(exist_ok=True)
-    return env
 
 
 def test_without_cookie_explains_and_exits_1(tmp_path: Path) -> None:
@@ -51,43 +36,6 @@ def test_protocol_5_only_is_refused_clearly(tmp_path: Path) -> None:
     assert proc.stdout == ""
     assert "speaks Terraform plugin protocol 6 only" in proc.stderr
     assert "offered protocol 5" in proc.stderr
-
-
-@contextmanager
-def running_plugin(
-    tmp: Path, client: mtls.Identity | None
-) -> Iterator[tuple[subprocess.Popen, list[str]]]:
-    extra = {COOKIE_KEY: COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"}
-    if client is not None:
-        extra["PLUGIN_CLIENT_CERT"] = client.cert_pem.decode()
-    proc = subprocess.Popen(
-        PROVIDER, env=env_for(tmp, **extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 20)
-        assert ready, "no handshake line within 20 s"
-        line = proc.stdout.readline().decode()
-        assert line.endswith("\n")
-        yield proc, line.rstrip("\n").split("|")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-
-
-def channel(fields: list[str], client: mtls.Identity | None) -> grpc.Channel:
-    if client is None:
-        return grpc.insecure_channel("unix:" + fields[3])
-    server_der = base64.b64decode(fields[5] + "=" * (-len(fields[5]) % 4))
-    creds = grpc.ssl_channel_credentials(
-        root_certificates=ssl.DER_cert_to_PEM_cert(server_der).encode(),
-        private_key=client.key_pem,
-        certificate_chain=client.cert_pem,
-    )
-    return grpc.secure_channel(
-        "unix:" + fields[3], creds, options=[("grpc.ssl_target_name_override", "localhost")]
-    )
 
 
 def test_mutual_tls_accepts_terraform_and_refuses_others(tmp_path: Path) -> None:

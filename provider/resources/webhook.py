@@ -10,6 +10,7 @@ reveal is kept from state.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -368,12 +369,20 @@ def _fill_unknown(value: Any) -> Any:
     return value
 
 
+_ID_PART = re.compile(r"[A-Za-z0-9_.:~-]{1,256}")
+
+
 def _split_import_id(raw: str) -> tuple[str | None, str]:
-    raw = raw.strip()
-    if "/" in raw:
-        business, _, webhook = raw.partition("/")
-        return business.strip(), webhook.strip()
-    return None, raw
+    """``"<webhook_id>"`` or ``"<business_id>/<webhook_id>"``; ids are opaque, but never hold
+    a slash, white space or control characters, and are of sane length."""
+    parts = raw.strip().split("/")
+    if len(parts) > 2 or not all(_ID_PART.fullmatch(p) for p in parts):
+        shown = raw if len(raw) <= 80 else raw[:77] + "..."
+        raise DiagnosticError(
+            "Invalid import id",
+            f'Expected "<webhook_id>" or "<business_id>/<webhook_id>", got {json.dumps(shown)}.',
+        )
+    return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
 
 
 # --------------------------------------------------------------------- the resource
