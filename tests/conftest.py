@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from emulator_fixture import *  # noqa: F403  (emulator fixtures)
 from tfharness import Terraform, provider_dir
 

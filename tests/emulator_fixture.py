@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+
 from terraform_provider_connectly.emulator import Emulator
 
 TEST_API_KEY = "test-key-7f3a9c2e5b1d"

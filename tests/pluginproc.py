@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
+
 from terraform_provider_connectly.plugin import mtls
 from terraform_provider_connectly.plugin.server import COOKIE_KEY, COOKIE_VALUE
 

@@ -8,7 +8,6 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from emulator_fixture import TEST_API_KEY, running_emulator
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -18,6 +17,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+
 from terraform_provider_connectly.connectly import (
     Conflict,
     ConnectlyClient,
@@ -37,6 +37,8 @@ from terraform_provider_connectly.connectly import (
     WebhookSpec,
 )
 from terraform_provider_connectly.emulator import Emulator, Fault
+
+from emulator_fixture import TEST_API_KEY, running_emulator
 
 BIZ = "biz_1"
 TOKEN = "we-secret-token-8c1d"

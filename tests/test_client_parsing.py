@@ -13,6 +13,7 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from terraform_provider_connectly.connectly import (
     Conflict,
     ConnectlyClient,

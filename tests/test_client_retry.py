@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from emulator_fixture import TEST_API_KEY, running_emulator
+
 from terraform_provider_connectly.connectly import (
     Conflict,
     ConnectlyClient,
@@ -25,6 +25,8 @@ from terraform_provider_connectly.connectly import (
     WebhookSpec,
 )
 from terraform_provider_connectly.emulator import Emulator, Fault
+
+from emulator_fixture import TEST_API_KEY, running_emulator
 
 BIZ = "biz_retry"
 SPEC = WebhookSpec("messages", "https://example.com/hooks/m")

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from emulator_fixture import TEST_API_KEY, running_emulator
+
 from terraform_provider_connectly.connectly import (
     ConnectlyClient,
     OperationTimeout,
@@ -18,6 +18,8 @@ from terraform_provider_connectly.connectly import (
 )
 from terraform_provider_connectly.connectly.sharing import SharedListings
 from terraform_provider_connectly.emulator import Emulator, Fault
+
+from emulator_fixture import TEST_API_KEY, running_emulator
 
 BIZ = "biz_shared"
 READERS = 12

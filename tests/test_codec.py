@@ -10,6 +10,7 @@ import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from terraform_provider_connectly.plugin import cty
 from terraform_provider_connectly.plugin.codec import (
     CodecError,

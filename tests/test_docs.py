@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from terraform_provider_connectly.framework.resource import DataSource, Provider, Resource
 from terraform_provider_connectly.framework.schema import (
     Attribute,
@@ -26,6 +27,7 @@ from terraform_provider_connectly.framework.validators import OneOf
 from terraform_provider_connectly.plugin import cty
 from terraform_provider_connectly.resources.provider import ConnectlyProvider
 from terraform_provider_connectly.tools import docs
+
 from tfharness import Terraform, provider_dir
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,9 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_fixture import TEST_API_KEY, running_emulator
+
 from terraform_provider_connectly.emulator import STRICT, Emulator, Fault, Modes
 from terraform_provider_connectly.emulator.store import TopicTaken
+
+from emulator_fixture import TEST_API_KEY, running_emulator
 
 BIZ = "biz_emu"
 ID_PATTERN = re.compile(r"wh_[0-9A-HJKMNP-TV-Z]{26}")

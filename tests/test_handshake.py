@@ -10,7 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from pluginproc import PROVIDER, channel, env_for, running_plugin
+
 from terraform_provider_connectly.plugin import mtls
 from terraform_provider_connectly.plugin.server import COOKIE_KEY, COOKIE_VALUE
 from terraform_provider_connectly.plugin.wire import (
@@ -19,6 +19,8 @@ from terraform_provider_connectly.plugin.wire import (
     tfplugin6_pb2,
     tfplugin6_pb2_grpc,
 )
+
+from pluginproc import PROVIDER, channel, env_for, running_plugin
 
 
 def test_without_cookie_explains_and_exits_1(tmp_path: Path) -> None:

@@ -7,10 +7,11 @@ import random
 from pathlib import Path
 
 import msgpack
-from pluginproc import channel, running_plugin
 
 from terraform_provider_connectly.plugin.wire import tfplugin6_pb2 as pb
 from terraform_provider_connectly.plugin.wire import tfplugin6_pb2_grpc as pb_grpc
+
+from pluginproc import channel, running_plugin
 
 TYPE = "connectly_webhook"
 

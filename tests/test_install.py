@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from terraform_provider_connectly.cli import version
+
 from tfharness import Terraform
 
 CONFIG = """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from conftest import connectly_terraform
 from tfharness import Terraform
 
