@@ -31,6 +31,19 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check provider tests
 	$(PY) -m mypy
 
+# The full-size reliability run: 200 webhooks over 100 businesses with injected faults.
+soak: $(STAMP)
+	CONNECTLY_SOAK_N=200 $(PY) -m pytest -q tests/test_reliability_terraform.py
+
+# More random configurations through real Terraform, and more random bytes through the codec.
+fuzz: $(STAMP)
+	CONNECTLY_FUZZ_EXAMPLES=40 CONNECTLY_FUZZ_BYTES=50000 $(PY) -m pytest -q \
+	  tests/test_properties_terraform.py tests/test_codec.py
+
+# Performance figures against Terraform's own floor; writes docs/performance.md.
+bench: $(STAMP)
+	$(PY) tests/bench/bench.py
+
 # Puts the provider into ~/.terraform.d/plugins so that `terraform init` finds it.
 install: $(STAMP)
 	$(VENV)/bin/terraform-provider-connectly install

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from decimal import Decimal
 
 import msgpack
@@ -144,7 +145,7 @@ SCHEMA_TYPE = cty.Object(
 )
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=int(os.environ.get("CONNECTLY_FUZZ_BYTES", "3000")), deadline=None)
 @given(st.binary(max_size=64))
 def test_random_bytes_never_crash(data: bytes) -> None:
     with contextlib.suppress(CodecError):
