@@ -342,7 +342,7 @@ class ConnectlyClient:
     @staticmethod
     def _retryable(error: ConnectlyError) -> bool:
         if isinstance(error, TransportError):
-            return True
+            return not error.permanent
         return error.status in RETRYABLE_STATUSES
 
     def _send(self, attempts: Attempts, body: Any, secrets: list[str]) -> httpx.Response:
@@ -399,7 +399,10 @@ class ConnectlyClient:
         self, exc: httpx.HTTPError, attempts: Attempts, secrets: list[str], sent: bool
     ) -> TransportError:
         detail = str(exc) or type(exc).__name__
-        if isinstance(exc, httpx.ConnectTimeout):
+        permanent = "CERTIFICATE_VERIFY_FAILED" in detail or "certificate verify" in detail
+        if permanent:
+            what = "the server's TLS certificate is not trusted (set ca_bundle to trust it)"
+        elif isinstance(exc, httpx.ConnectTimeout):
             what = "connection timed out"
         elif isinstance(exc, httpx.ConnectError):
             what = "could not connect"
@@ -413,7 +416,8 @@ class ConnectlyClient:
             what = "network failure"
         return TransportError(
             f"{what} ({snippet(redact(detail, self._all_secrets(secrets)))})",
-            request_sent=sent,
+            request_sent=sent and not permanent,
+            permanent=permanent,
             operation=attempts.operation,
             method=attempts.method,
             path=attempts.path,

@@ -187,9 +187,13 @@ class TransportError(ConnectlyError):
 
     kind = "network error"
 
-    def __init__(self, message: str, *, request_sent: bool = True, **kw: Any) -> None:
+    def __init__(
+        self, message: str, *, request_sent: bool = True, permanent: bool = False, **kw: Any
+    ) -> None:
         super().__init__(message, **kw)
         self.request_sent = request_sent
+        # A failure that repeating cannot fix (a certificate that does not verify).
+        self.permanent = permanent
 
 
 class OperationTimeout(ConnectlyError, TimeoutError):
