@@ -21,6 +21,12 @@ resource "testing_thing" "a" {
   labels = ["x", "y"]
   secret = "hunter22-secret"
   parts  = [{ key = "k1", weight = 1.5 }, { key = "k2", weight = 123456789012345678901234567890 }]
+  rule {
+    match    = "a*"
+    priority = 1
+  }
+  rule { match = "b*" }
+  limits { max = 10 }
 }
 data "testing_things" "all" { depends_on = [testing_thing.a] }
 output "names" { value = data.testing_things.all.names }
@@ -48,6 +54,11 @@ def test_apply_plan_update_replace_import_destroy(testing_tf: Terraform, tmp_pat
     assert state["attributes"]["parts"][1]["weight"] == 123456789012345678901234567890
     assert state["attributes"]["id"] == obj["id"]
     assert state["identity"] == {"id": obj["id"]}
+    assert state["attributes"]["rule"] == [
+        {"match": "a*", "priority": 1},
+        {"match": "b*", "priority": None},
+    ]
+    assert state["attributes"]["limits"] == {"max": 10}
 
     assert testing_tf.plan_code().code == 0, "a plan right after apply must show no changes"
     assert testing_tf.plan_code("-refresh=false").code == 0

@@ -26,6 +26,7 @@ from terraform_provider_connectly.framework.schema import (
     IdentityAttribute,
     IdentitySchema,
     NestedAttributes,
+    NestedBlock,
     Schema,
 )
 from terraform_provider_connectly.framework.validators import OneOf
@@ -59,7 +60,19 @@ THING = Schema(
             ),
             "created": Attribute(cty.STRING, computed=True, plan_modifiers=(UseStateForUnknown(),)),
             "revision": Attribute(cty.NUMBER, computed=True),
-        }
+        },
+        blocks={
+            "rule": NestedBlock(
+                "list",
+                Block(
+                    {
+                        "match": Attribute(cty.STRING, required=True),
+                        "priority": Attribute(cty.NUMBER, optional=True),
+                    }
+                ),
+            ),
+            "limits": NestedBlock("single", Block({"max": Attribute(cty.NUMBER, optional=True)})),
+        },
     )
 )
 
@@ -83,7 +96,8 @@ class Store:
 
 
 def _to_remote(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: values.get(k) for k in ("name", "size", "color", "tags", "labels", "parts")}
+    keys = ("name", "size", "color", "tags", "labels", "parts", "rule", "limits")
+    return {k: values.get(k) for k in keys}
 
 
 class Thing(Resource):
@@ -137,7 +151,8 @@ class Thing(Resource):
         if not ctx.provider_data.get(id_):
             ctx.diags.error("Cannot import", f"no thing {id_!r}")
             return None
-        return {name: None for name in THING.type.attributes} | {"id": id_}
+        # A list block with no blocks is [], never null.
+        return {name: None for name in THING.type.attributes} | {"id": id_, "rule": []}
 
 
 class Things(DataSource):
