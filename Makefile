@@ -33,7 +33,7 @@ lint: $(STAMP)
 
 # The full-size reliability run: 200 webhooks over 100 businesses with injected faults.
 soak: $(STAMP)
-	CONNECTLY_SOAK_N=200 $(PY) -m pytest -q tests/test_reliability_terraform.py
+	CONNECTLY_SOAK_N=200 $(PY) -m pytest -q -s tests/test_reliability_terraform.py
 
 # More random configurations through real Terraform, and more random bytes through the codec.
 fuzz: $(STAMP)

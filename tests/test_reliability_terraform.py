@@ -85,6 +85,7 @@ def test_load_with_faults_converges_in_one_apply(tmp_path, emulator_factory) -> 
     assert_one_per_topic(emu)
     faulted = emu.counters()
     assert faulted["create"] >= SOAK_N  # retries happened: more requests than webhooks
+    print(f"\nload: {SOAK_N} webhooks, apply requests by endpoint: {faulted}")
     assert tf.plan_code("-parallelism=20").code == 0
     tf.destroy()
     assert emu.registrations() == []
@@ -123,6 +124,7 @@ def test_interrupted_apply_is_finished_by_the_next_without_duplicates(
     tf.apply()
     after = {r["id"] for r in emu.registrations()}
     assert len(after) == n and made <= after  # every registration kept, none duplicated
+    print(f"\ninterrupt: {len(made)} made before Ctrl-C, {len(state_ids(tf))} in state after")
     assert state_ids(tf) == after
     assert_one_per_topic(emu)
     assert tf.plan_code().code == 0
