@@ -6,24 +6,9 @@ from __future__ import annotations
 import json
 
 from conftest import connectly_terraform
+from tfharness import connectly_config
 
-PROVIDER = """
-terraform {
-  required_providers {
-    connectly = { source = "connectly/connectly" }
-  }
-}
-variable "api_key" {
-  type      = string
-  sensitive = true
-}
-variable "base_url" { type = string }
-provider "connectly" {
-  api_key     = var.api_key
-  business_id = "biz_123"
-  base_url    = var.base_url
-}
-"""
+PROVIDER = connectly_config("biz_123")
 
 QUERY = """
 list "connectly_webhook" "found" {

@@ -14,6 +14,7 @@ from pathlib import Path
 from terraform_provider_connectly.plugin import mtls
 
 from conftest import connectly_terraform
+from tfharness import connectly_config
 
 
 @contextmanager
@@ -63,23 +64,7 @@ def https_front(target: str, cert: Path, key: Path) -> Iterator[str]:
         server.server_close()
 
 
-CONFIG = """
-terraform {
-  required_providers {
-    connectly = { source = "connectly/connectly" }
-  }
-}
-variable "api_key" {
-  type      = string
-  sensitive = true
-}
-variable "base_url" { type = string }
-provider "connectly" {
-  api_key     = var.api_key
-  base_url    = var.base_url
-  business_id = "biz_tls"
-  CA
-}
+RESOURCE = """
 resource "connectly_webhook" "m" {
   topic   = "messages"
   address = "https://example.com/m"
@@ -95,14 +80,14 @@ def test_unknown_certificate_is_refused_and_ca_bundle_trusts_it(tmp_path, strict
     with https_front(strict_emulator.url, cert, key) as url:
         tf = connectly_terraform(tmp_path, strict_emulator)
         tf.env["TF_VAR_base_url"] = url
-        tf.write(CONFIG.replace("CA", ""))
+        tf.write(connectly_config("biz_tls") + RESOURCE)
         refused = tf.apply(check=False)
         assert refused.code == 1
         text = " ".join(refused.output.split())
         assert "TLS certificate is not trusted (set ca_bundle to trust it)" in text
         assert strict_emulator.registrations() == []
 
-        tf.write(CONFIG.replace("CA", f'ca_bundle = "{cert}"'))
+        tf.write(connectly_config("biz_tls", f'ca_bundle = "{cert}"') + RESOURCE)
         tf.apply()
         assert len(strict_emulator.registrations()) == 1
         assert tf.plan_code().code == 0

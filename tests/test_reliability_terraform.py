@@ -13,26 +13,11 @@ import time
 from collections import Counter
 
 from conftest import connectly_terraform
-from tfharness import COMMAND_TIMEOUT, terraform_command
+from tfharness import COMMAND_TIMEOUT, connectly_config, terraform_command
 
 SOAK_N = int(os.environ.get("CONNECTLY_SOAK_N", "40"))
 
-HEADER = """
-terraform {
-  required_providers {
-    connectly = { source = "connectly/connectly" }
-  }
-}
-variable "api_key" {
-  type      = string
-  sensitive = true
-}
-variable "base_url" { type = string }
-provider "connectly" {
-  api_key  = var.api_key
-  base_url = var.base_url
-}
-"""
+HEADER = connectly_config()
 
 
 def many(n: int, extra: str = "") -> str:
@@ -131,7 +116,7 @@ def test_interrupted_apply_is_finished_by_the_next_without_duplicates(
 
 
 SECRET_CONFIG = (
-    HEADER.replace("base_url = var.base_url", 'base_url = var.base_url\n  business_id = "biz_s"')
+    connectly_config("biz_s")
     + """
 variable "token" {
   type      = string
@@ -188,9 +173,7 @@ def test_api_garbage_gives_a_clear_error_and_keeps_state(tmp_path, strict_emulat
 
 def test_unicode_round_trips_and_hostile_values_are_refused(tmp_path, strict_emulator) -> None:  # type: ignore[no-untyped-def]
     tf = connectly_terraform(tmp_path, strict_emulator)
-    base = HEADER.replace(
-        "base_url = var.base_url", 'base_url = var.base_url\n  business_id = "biz_u"'
-    )
+    base = connectly_config("biz_u")
     tf.write(
         base
         + """

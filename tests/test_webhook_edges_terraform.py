@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 from conftest import connectly_terraform
+from tfharness import connectly_config
 
-HEADER = """
-terraform {
-  required_providers {
-    connectly = { source = "connectly/connectly" }
-  }
-}
-variable "api_key" {
-  type      = string
-  sensitive = true
-}
-variable "base_url" { type = string }
-"""
-
-PROVIDER = """
-provider "connectly" {
-  api_key     = var.api_key
-  base_url    = var.base_url
-  business_id = "biz_e"
-}
-"""
+PROVIDER = connectly_config("biz_e")
 
 
 def test_unknown_values_wait_until_known(tmp_path, strict_emulator) -> None:  # type: ignore[no-untyped-def]
     tf = connectly_terraform(tmp_path, strict_emulator)
     # The address is unknown at plan time: not judged then, judged (and refused) at apply.
     tf.write(
-        HEADER
-        + PROVIDER
+        PROVIDER
         + """
 resource "terraform_data" "addr" { input = "not-a-url" }
 resource "connectly_webhook" "m" {
@@ -50,14 +31,9 @@ resource "connectly_webhook" "m" {
 def test_provider_configuration_unknown_at_plan_time(tmp_path, strict_emulator) -> None:  # type: ignore[no-untyped-def]
     tf = connectly_terraform(tmp_path, strict_emulator)
     tf.write(
-        HEADER
+        connectly_config(None, "business_id = terraform_data.biz.output")
         + """
 resource "terraform_data" "biz" { input = "biz_later" }
-provider "connectly" {
-  api_key     = var.api_key
-  base_url    = var.base_url
-  business_id = terraform_data.biz.output
-}
 resource "connectly_webhook" "m" {
   topic   = "messages"
   address = "https://example.com/m"
@@ -74,8 +50,7 @@ resource "connectly_webhook" "m" {
 def test_timeouts_bound_an_operation(tmp_path, strict_emulator) -> None:  # type: ignore[no-untyped-def]
     tf = connectly_terraform(tmp_path, strict_emulator)
     tf.write(
-        HEADER
-        + PROVIDER
+        PROVIDER
         + """
 resource "connectly_webhook" "m" {
   topic    = "messages"
@@ -96,8 +71,7 @@ resource "connectly_webhook" "m" {
 def test_delete_of_an_already_deleted_webhook_succeeds(tmp_path, strict_emulator) -> None:  # type: ignore[no-untyped-def]
     tf = connectly_terraform(tmp_path, strict_emulator)
     tf.write(
-        HEADER
-        + PROVIDER
+        PROVIDER
         + """
 resource "connectly_webhook" "m" {
   topic   = "messages"

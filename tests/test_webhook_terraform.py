@@ -6,25 +6,9 @@ import httpx
 import pytest
 
 from conftest import connectly_terraform
-from tfharness import Terraform
+from tfharness import Terraform, connectly_config
 
-HEADER = """
-terraform {
-  required_providers {
-    connectly = { source = "connectly/connectly" }
-  }
-}
-variable "api_key" {
-  type      = string
-  sensitive = true
-}
-variable "base_url" { type = string }
-provider "connectly" {
-  api_key     = var.api_key
-  business_id = "biz_123"
-  base_url    = var.base_url
-}
-"""
+HEADER = connectly_config("biz_123")
 
 MESSAGES = """
 resource "connectly_webhook" "messages" {

@@ -132,3 +132,30 @@ class Terraform:
                     {"address": f"{res['type']}.{res['name']}", **i} for i in res["instances"]
                 )
         return out
+
+
+def connectly_config(business_id: str | None = None, provider_extra: str = "") -> str:
+    """The terraform block, the ``api_key`` and ``base_url`` variables the harness sets from
+    the emulator, and a ``connectly`` provider block using them."""
+    lines = ["  api_key  = var.api_key", "  base_url = var.base_url"]
+    if business_id is not None:
+        lines.append(f'  business_id = "{business_id}"')
+    if provider_extra:
+        lines.append("  " + provider_extra)
+    return (
+        """
+terraform {
+  required_providers {
+    connectly = { source = "connectly/connectly" }
+  }
+}
+variable "api_key" {
+  type      = string
+  sensitive = true
+}
+variable "base_url" { type = string }
+provider "connectly" {
+"""
+        + "\n".join(lines)
+        + "\n}\n"
+    )
