@@ -22,9 +22,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m terraform_provider_connectly.tools.demo $(CURDIR)
 
-# Everything CI runs.
+# Everything CI runs: all tests with the bundled Terraform 1.15.5, then the acceptance tests
+# again with the `terraform` on PATH when there is one (tests of newer features skip there).
+ACCEPTANCE := tests/test_*terraform*.py tests/test_install.py tests/test_docs.py
 test: lint $(STAMP)
 	$(PY) -m pytest -q
+	@if command -v terraform >/dev/null; then \
+	  echo "== acceptance tests again with $$(command -v terraform)"; \
+	  CONNECTLY_TEST_TERRAFORM=$$(command -v terraform) $(PY) -m pytest -q -rs $(ACCEPTANCE); \
+	fi
 
 lint: $(STAMP)
 	$(PY) -m ruff check provider tests

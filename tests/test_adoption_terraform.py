@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from conftest import connectly_terraform
-from tfharness import connectly_config
+from tfharness import connectly_config, requires_terraform
 
 PROVIDER = connectly_config("biz_123")
 
@@ -34,6 +34,7 @@ def seed(emu) -> dict[str, str]:  # type: ignore[no-untyped-def]
     }
 
 
+@requires_terraform(1, 14)
 def test_query_generate_config_import_with_zero_changes(tmp_path, strict_emulator) -> None:  # type: ignore[no-untyped-def]
     emu = strict_emulator
     ids = seed(emu)
@@ -63,6 +64,7 @@ def test_query_generate_config_import_with_zero_changes(tmp_path, strict_emulato
     )
 
 
+@requires_terraform(1, 12)
 def test_identity_import_block(tmp_path, strict_emulator) -> None:  # type: ignore[no-untyped-def]
     emu = strict_emulator
     ids = seed(emu)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tfharness import Terraform
+from tfharness import Terraform, requires_terraform, terraform_version
 
 CONFIG = """
 terraform {
@@ -53,7 +53,8 @@ def test_apply_plan_update_replace_import_destroy(testing_tf: Terraform, tmp_pat
     [state] = testing_tf.resources("testing_thing")
     assert state["attributes"]["parts"][1]["weight"] == 123456789012345678901234567890
     assert state["attributes"]["id"] == obj["id"]
-    assert state["identity"] == {"id": obj["id"]}
+    if terraform_version() >= (1, 12):
+        assert state["identity"] == {"id": obj["id"]}
     assert state["attributes"]["rule"] == [
         {"match": "a*", "priority": 1},
         {"match": "b*", "priority": None},
@@ -100,6 +101,7 @@ def test_apply_plan_update_replace_import_destroy(testing_tf: Terraform, tmp_pat
     assert testing_tf.resources("testing_thing") == []
 
 
+@requires_terraform(1, 12)
 def test_identity_import_block(testing_tf: Terraform, tmp_path: Path) -> None:
     store = tmp_path / "store"
     write(testing_tf, store)

@@ -159,3 +159,33 @@ provider "connectly" {
         + "\n".join(lines)
         + "\n}\n"
     )
+
+
+_VERSION: tuple[int, ...] | None = None
+
+
+def terraform_version() -> tuple[int, ...]:
+    """The version of the Terraform the tests run, e.g. (1, 15, 5)."""
+    global _VERSION
+    if _VERSION is None:
+        out = subprocess.run(
+            [*terraform_command(), "version", "-json"],
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            env={**os.environ, "CHECKPOINT_DISABLE": "1"},
+        ).stdout
+        raw = json.loads(out)["terraform_version"]
+        _VERSION = tuple(int(p) for p in raw.split("-")[0].split("."))
+    return _VERSION
+
+
+def requires_terraform(*minimum: int):  # type: ignore[no-untyped-def]
+    """For tests of features older Terraform lacks (identity 1.12, query 1.14). The default
+    run uses the bundled 1.15.5, where nothing is skipped."""
+    import pytest
+
+    return pytest.mark.skipif(
+        terraform_version() < minimum,
+        reason=f"needs Terraform {'.'.join(map(str, minimum))}+",
+    )
