@@ -20,7 +20,7 @@ resource "testing_thing" "a" {
   tags   = { env = "dev", "key with space" = "v" }
   labels = ["x", "y"]
   secret = "hunter22-secret"
-  parts  = [{ key = "k1", weight = 1.5 }, { key = "k2", weight = 123456789012345678901234567890 }]
+  parts  = [{ key = "k1", weight = 0.1 }, { key = "k2", weight = 123456789012345678901234567890 }]
   rule {
     match    = "a*"
     priority = 1

@@ -14,7 +14,16 @@ from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 from ..plugin import logs
-from ..plugin.codec import CodecError, Key, Path, decode_json, decode_msgpack, encode_msgpack
+from ..plugin.codec import (
+    CodecError,
+    Key,
+    Path,
+    decode_json,
+    decode_msgpack,
+    encode_msgpack,
+    from_json_value,
+    parse_json,
+)
 from ..plugin.cty import UNKNOWN, CtyType
 from ..plugin.cty import Object as CtyObject
 from ..plugin.wire import tfplugin6_pb2 as pb
@@ -299,19 +308,18 @@ class ProviderServicer(pb_grpc.ProviderServicer):
                 f"{res.schema.version}). Upgrade the provider.",
             )
         try:
-            import json
-
-            data = json.loads(raw.json) if raw.json else None
-        except ValueError as exc:
+            data = parse_json(raw.json) if raw.json else None
+        except CodecError as exc:
             raise DiagnosticError("Invalid state", f"The stored state is not JSON: {exc}") from None
-        if isinstance(data, dict):
-            if request.version < res.schema.version:
-                data = res.upgrade_state(int(request.version), data)
-            # Attributes that this schema no longer has are dropped, new ones start null.
-            data = {k: v for k, v in data.items() if k in ty.attributes}
-        import json as _json
-
-        state = _decode(ty, pb.DynamicValue(json=_json.dumps(data).encode()), "state")
+        if isinstance(data, dict) and request.version < res.schema.version:
+            data = res.upgrade_state(int(request.version), data)
+        try:
+            # Attributes this schema no longer has are dropped; new ones start null.
+            state = from_json_value(ty, data)
+        except CodecError as exc:
+            raise DiagnosticError(
+                "Invalid state", f"The stored state does not fit the schema: {exc}", exc.path
+            ) from None
         return pb.UpgradeResourceState.Response(upgraded_state=_dv(ty, state))
 
     @guarded("UpgradeResourceIdentity")

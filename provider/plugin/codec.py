@@ -114,14 +114,24 @@ def encode_msgpack(ty: CtyType, value: Any) -> bytes:
 # ---------------------------------------------------------------------------- JSON
 
 
+def parse_json(data: bytes | str) -> Any:
+    """JSON text to Python, keeping every number exact (``Decimal``, never ``float``)."""
+    try:
+        return json.loads(data, parse_float=Decimal, parse_int=int)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CodecError(f"malformed JSON value: {exc}") from None
+
+
 def decode_json(ty: CtyType, data: bytes | str) -> Any:
     """Decode a JSON value (raw state, or a ``DynamicValue.json``) as ``ty``."""
     if not data:
         return None
-    try:
-        raw = json.loads(data, parse_float=Decimal, parse_int=int)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CodecError(f"malformed JSON value: {exc}") from None
+    return from_json_value(ty, parse_json(data))
+
+
+def from_json_value(ty: CtyType, raw: Any) -> Any:
+    """Check and convert already-parsed JSON (see :func:`parse_json`) as a value of ``ty``.
+    Attributes the type does not have are ignored: state written by an older schema."""
     return _from_wire(ty, raw, (), msgpack_mode=False)
 
 
