@@ -12,3 +12,15 @@ Layers, each a subpackage, each importing only those below it:
 - ``emulator``: a local Connectly API, an independent reading of the API docs that shares no
   code with the client.
 """
+
+
+def version() -> str:
+    """This installation's version, read from the package metadata (its one source is
+    pyproject.toml). Called only where shown, never on the start-up path."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("terraform-provider-connectly")
+    except PackageNotFoundError:
+        return "0.0.0+unknown"

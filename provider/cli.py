@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
+from . import version
+
 USAGE = """\
 terraform-provider-connectly: the Terraform provider for Connectly webhooks (connectly/connectly).
 
@@ -33,16 +35,6 @@ Then, in your configuration:
     }
   }
 """
-
-
-def version() -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
-
-    try:
-        return dist_version("terraform-provider-connectly")
-    except PackageNotFoundError:
-        return "0.0.0+unknown"
 
 
 def serve() -> int:

@@ -4,6 +4,7 @@ identity import, and the write-only token. Needs Terraform 1.14+ (the bundled 1.
 from __future__ import annotations
 
 import json
+import re
 
 from conftest import connectly_terraform
 from tfharness import connectly_config, requires_terraform
@@ -30,6 +31,19 @@ def seed(emu) -> dict[str, str]:  # type: ignore[no-untyped-def]
             configuration={"filters": [{"field": "campaign_name", "expression": "prod-*"}]},
         ),
         "report": emu.seed("biz_123", "report", "https://example.com/r"),
+        # The strict listing leaves out type: the webengage settings tell it apart.
+        "webengage": emu.seed(
+            "biz_123",
+            "delivery_status",
+            "https://example.com/we",
+            type="webengage",
+            configuration={
+                "webengageConfiguration": {
+                    "webengageToken": "wetoken-secret-1",
+                    "webengageWebhookUrl": "https://webengage.example/hook",
+                }
+            },
+        ),
         "other": emu.seed("biz_999", "messages", "https://example.com/other"),
     }
 
@@ -49,18 +63,19 @@ def test_query_generate_config_import_with_zero_changes(tmp_path, strict_emulato
 
     tf.run("query", "-no-color", "-generate-config-out=generated.tf")
     generated = (tf.workdir / "generated.tf").read_text()
-    assert generated.count("import {") == 2 and "identity = {" in generated
+    assert generated.count("import {") == 3 and "identity = {" in generated
     assert "wetoken" not in generated
+    assert re.search(r'type += "webengage"', generated), generated
 
     emu.reset_counters()
     plan = tf.plan_code()
-    assert "2 to import, 0 to add, 0 to change, 0 to destroy" in plan.stdout, plan.output
+    assert "3 to import, 0 to add, 0 to change, 0 to destroy" in plan.stdout, plan.output
     tf.apply()
     writes = {k: v for k, v in emu.counters().items() if k in ("create", "update", "delete")}
     assert writes == {"create": 0, "update": 0, "delete": 0}
     assert tf.plan_code().code == 0
     assert sorted(r["attributes"]["id"] for r in tf.resources()) == sorted(
-        [ids["messages"], ids["report"]]
+        [ids["messages"], ids["report"], ids["webengage"]]
     )
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from terraform_provider_connectly.cli import version
+from terraform_provider_connectly import version
 
 from tfharness import Terraform
 

@@ -71,14 +71,17 @@ def _children(
         ]
     if nesting == "map":
         return [(Key(k), _get(config, k), _get(prior, k), v) for k, v in planned.items()]
-    # set: elements have no stable identity across config and prior; plan them on their own
-    return [(i, None, None, item) for i, item in enumerate(planned)]
+    # set: elements have no identity across config and prior; Terraform's proposed element is
+    # the configured one, so it stands in for its own configuration.
+    return [(i, item, None, item) for i, item in enumerate(planned)]
 
 
 def apply_defaults(attributes: dict[str, Attribute], config: Any, planned: dict[str, Any]) -> None:
     for name, attr in attributes.items():
         value_config = _get(config, name)
-        if value_config is None and attr.default is not None and planned.get(name) is None:
+        if value_config is None and attr.default is not None:
+            # As in the Go framework: left out of the configuration means the default, even
+            # when the prior state holds something else.
             planned[name] = copy.deepcopy(attr.default)
         if attr.nested is not None and value_config is not None:
             for _key, c, _p, pl in _children(attr, value_config, None, planned.get(name)):

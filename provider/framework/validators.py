@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..plugin.codec import Path
+from ..plugin.cty import UNKNOWN
 from .diagnostics import Diagnostics
 
 
@@ -112,3 +113,21 @@ class SizeAtLeast:
 def _show(value: Any) -> str:
     text = repr(value) if not isinstance(value, str) else '"' + value + '"'
     return text if len(text) <= 80 else text[:77] + '..."'
+
+
+@dataclass(frozen=True)
+class EachElement:
+    """Applies validators to every element of a list or set (reported at the collection)."""
+
+    validators: tuple[Any, ...]
+
+    @property
+    def description(self) -> str:
+        return "each element " + ", ".join(v.description for v in self.validators)
+
+    def __call__(self, value: Any, path: Path, diags: Diagnostics) -> None:
+        if isinstance(value, list):
+            for item in value:
+                if item is not None and not isinstance(item, type(UNKNOWN)):
+                    for validator in self.validators:
+                        validator(item, path, diags)

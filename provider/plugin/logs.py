@@ -32,16 +32,20 @@ _LEVELS = {
 }
 _NAMES = {TRACE: "trace", logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warn"}
 
-_secrets: set[str] = set()
+# Replaced, never mutated, so that readers on other threads need no lock.
+_secrets: tuple[str, ...] = ()
 _secrets_lock = threading.Lock()
 
 
 def register_secret(value: str | None) -> None:
     """Masks ``value`` in every log line from now on. Short values are ignored: masking
     every "a" in a log would hide everything and protect nothing."""
+    global _secrets
     if value and len(value) >= 4:
         with _secrets_lock:
-            _secrets.add(value)
+            if value not in _secrets:
+                # Longest first, so a secret containing another is masked whole.
+                _secrets = tuple(sorted((*_secrets, value), key=len, reverse=True))
 
 
 def redact(text: str) -> str:

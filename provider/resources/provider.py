@@ -7,10 +7,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import version
+from ..framework import UNKNOWN, cty, register_secret
 from ..framework.resource import DataSource, ListResource, Provider, Resource, ValidateContext
 from ..framework.schema import Attribute, Block, Schema
 from ..framework.validators import HttpUrl, NotBlank
-from ..plugin import cty, logs
 
 if TYPE_CHECKING:
     from ..connectly.client import ConnectlyClient
@@ -69,7 +70,6 @@ class ProviderData:
     business_id: Any  # str, None, or UNKNOWN while the configuration is not yet known
     base_url: str
     verify: bool | str = True
-    version: str = "dev"
     stopping: threading.Event = field(default_factory=threading.Event)
     _client: ConnectlyClient | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -82,7 +82,7 @@ class ProviderData:
     def client(self) -> ConnectlyClient:
         with self._lock:
             if self._client is None:
-                if not self.api_key or self.api_key is cty.UNKNOWN:
+                if not self.api_key or self.api_key is UNKNOWN:
                     from ..framework.diagnostics import DiagnosticError
 
                     raise DiagnosticError(
@@ -95,13 +95,29 @@ class ProviderData:
                 self._client = ConnectlyClient(
                     self.api_key,
                     self.base_url,
-                    user_agent=f"terraform-provider-connectly/{self.version}",
+                    user_agent=f"terraform-provider-connectly/{version()}",
                     verify=self.verify,
                     # Bounded by time rather than by count: each resource's timeouts (and
                     # this budget) decide when to give up, as in Go providers.
                     retry=RetryPolicy(max_attempts=12, max_elapsed=120.0, sleep=self._sleep),
                 )
             return self._client
+
+
+def _check_ca_bundle(path: str, ctx: ValidateContext) -> None:
+    import ssl
+
+    if not os.path.isfile(path):
+        ctx.diags.error("CA bundle not found", f"No file at {path!r}.", ("ca_bundle",))
+        return
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        ctx.diags.error(
+            "Unusable CA bundle",
+            f"{path!r} is not a PEM file of certificates OpenSSL can load: {exc}",
+            ("ca_bundle",),
+        )
 
 
 def _setting(config: Any, name: str, env: str) -> Any:
@@ -147,21 +163,18 @@ class ConnectlyProvider(Provider):
             )
             return None
         if isinstance(api_key, str):
-            logs.register_secret(api_key)
-        if base_url is not cty.UNKNOWN:
+            register_secret(api_key)
+        if base_url is not UNKNOWN:
             HttpUrl()(base_url, ("base_url",), ctx.diags)
-        if ca_bundle not in (None, cty.UNKNOWN) and not os.path.isfile(ca_bundle):
-            ctx.diags.error("CA bundle not found", f"No file at {ca_bundle!r}.", ("ca_bundle",))
+        if isinstance(ca_bundle, str):
+            _check_ca_bundle(ca_bundle, ctx)
         if ctx.diags.has_errors:
             return None
-        from ..cli import version
-
         self.data = ProviderData(
             api_key=api_key,
             business_id=business_id,
-            base_url=str(base_url).rstrip("/") if base_url is not cty.UNKNOWN else "",
+            base_url=str(base_url).rstrip("/") if base_url is not UNKNOWN else "",
             verify=ca_bundle if isinstance(ca_bundle, str) else True,
-            version=version(),
         )
         return self.data
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..framework import UNKNOWN, cty, register_secret
 from ..framework.diagnostics import DiagnosticError
 from ..framework.planmodifiers import RequiresReplace, UseStateForUnknown
 from ..framework.resource import (
@@ -38,6 +39,7 @@ from ..framework.schema import (
 )
 from ..framework.timeouts import seconds_for, timeouts_attribute
 from ..framework.validators import (
+    EachElement,
     HttpUrl,
     MaxLength,
     NoControlCharacters,
@@ -45,8 +47,6 @@ from ..framework.validators import (
     OneOf,
     SizeAtLeast,
 )
-from ..plugin import cty, logs
-from ..plugin.cty import UNKNOWN
 from .errors import api_error
 
 if TYPE_CHECKING:
@@ -133,6 +133,7 @@ CONFIGURATION = NestedAttributes(
             description="Channels to deliver, such as `whatsapp` and `sms`. "
             "Server default when unset. Cannot be empty: the API stores no empty list.",
             validators=(
+                EachElement((NotBlank(), NoControlCharacters(), MaxLength(64))),
                 SizeAtLeast(
                     1,
                     "The API stores no empty list and answers its default instead; leave "
@@ -151,7 +152,10 @@ CONFIGURATION = NestedAttributes(
         "webengage_configuration": Attribute(
             nested=WEBENGAGE,
             optional=True,
-            description='Settings for `type = "webengage"` only.',
+            computed=True,
+            description='Settings for `type = "webengage"` only. Left out, the server\'s '
+            "settings are kept.",
+            plan_modifiers=(UseStateForUnknown(),),
         ),
     },
 )
@@ -289,6 +293,26 @@ def configuration_to_api(
     )
 
 
+def changed_configuration(planned: Any, prior: Any) -> dict[str, Any]:
+    """The configuration parts the update must send: Connectly replaces each part it is sent
+    (webengage_configuration as a whole, token included), so unchanged parts stay unsent."""
+    if not isinstance(planned, dict):
+        return {}
+    prior = prior if isinstance(prior, dict) else {}
+    changed = {}
+    for key, value in planned.items():
+        if value is UNKNOWN or value is None:
+            continue
+        before = prior.get(key)
+        if key == "channel_types" and isinstance(value, list) and isinstance(before, list):
+            same = sorted(value) == sorted(before)
+        else:
+            same = value == before
+        if not same:
+            changed[key] = value
+    return changed
+
+
 def configuration_from_api(observed: WebhookConfiguration | None, kept: Any) -> Any:
     """The listing's configuration, with what the listing cannot show kept from ``kept``."""
     kept = kept if isinstance(kept, dict) else {}
@@ -331,7 +355,10 @@ def state_from_api(
     else:
         type_ = kept.get("type")
         if type_ is None:
-            type_ = DEFAULT_TYPE
+            # Only webengage webhooks carry webengage settings; anything else is a guess.
+            configuration = webhook.configuration
+            has_webengage = configuration is not None and configuration.webengage_configuration
+            type_ = "webengage" if has_webengage else DEFAULT_TYPE
             private[_TYPE_ASSUMED] = True
     return {
         "id": webhook.id,
@@ -490,40 +517,19 @@ class WebhookResource(Resource):
             if configuration is not UNKNOWN
             else None,
         )
-        adopted = None
         try:
+            # Only to notice a webhook the API displaces ("replace" behaviour); never taken
+            # over: it may be one this very run is deleting (create_before_destroy, renames).
             before = client.list_webhooks(business_id, deadline=deadline, shared=True)
             holder = next((w for w in before if w.topic == spec.topic), None)
-            if holder is not None and _same_registration(holder, spec):
-                # Made by an earlier apply that was interrupted or lost its answer: adopt it
-                # rather than fail on a taken topic or replace an identical webhook.
-                adopted = holder
-                webhook_id = holder.id
-                if spec.configuration is not None:
-                    client.update_webhook(
-                        business_id,
-                        webhook_id,
-                        address=None,
-                        configuration=spec.configuration,
-                        deadline=deadline,
-                    )
-            else:
-                _check_stop(ctx)
-                webhook_id = client.create_webhook(business_id, spec, deadline=deadline)
+            _check_stop(ctx)
+            webhook_id = client.create_webhook(business_id, spec, deadline=deadline)
         except Conflict as exc:
             raise _conflict_error(business_id, spec.topic, exc.existing) from None
         except ConnectlyError as exc:
             raise api_error("create", exc, planned) from None
         except Interrupted:
             raise _interrupted("create") from None
-        if adopted is not None:
-            ctx.diags.warning(
-                "Existing webhook adopted",
-                f"Business {business_id} already had webhook {webhook_id} for topic "
-                f'"{spec.topic}" with this address (left by an earlier apply that was '
-                "interrupted or lost its answer). Terraform now manages it; no second webhook "
-                "was registered.",
-            )
 
         # From here on the webhook exists: whatever fails, the state must keep its id.
         private: dict[str, Any] = {}
@@ -575,9 +581,19 @@ class WebhookResource(Resource):
         configuration = planned.get("configuration")
         _register_secrets(configuration)
         address = planned["address"] if planned["address"] != prior["address"] else None
+        changed = changed_configuration(configuration, prior.get("configuration"))
         api_configuration = None
-        if configuration != prior.get("configuration") and configuration is not UNKNOWN:
-            api_configuration = configuration_to_api(configuration, _write_only_token(ctx.config))
+        if changed:
+            api_configuration = configuration_to_api(changed, _write_only_token(ctx.config))
+            we = api_configuration.webengage_configuration if api_configuration else None
+            if we is not None and not we.webengage_token:
+                ctx.diags.warning(
+                    "Webengage settings sent without a token",
+                    "Connectly replaces webengage_configuration as a whole, and Terraform does "
+                    "not know the token (the API never shows it). Set webengage_token or "
+                    "webengage_token_wo so the token is sent with the other settings.",
+                    ("configuration", "webengage_configuration"),
+                )
         private = _private(ctx.private)
         try:
             if address is not None or api_configuration is not None:
@@ -657,6 +673,8 @@ class WebhookResource(Resource):
             )
         except ConnectlyError as exc:
             raise api_error("import", exc, None) from None
+        except Interrupted:
+            raise _interrupted("import") from None
         if webhook is None:
             raise DiagnosticError(
                 "Cannot import webhook",
@@ -678,7 +696,7 @@ def _write_only_token(config: Any) -> str | None:
     we = configuration.get("webengage_configuration") if isinstance(configuration, dict) else None
     token = we.get("webengage_token_wo") if isinstance(we, dict) else None
     if isinstance(token, str):
-        logs.register_secret(token)
+        register_secret(token)
         return token
     return None
 
@@ -703,10 +721,6 @@ def _validate_write_only(configuration: Any, diags: Any) -> None:
         )
 
 
-def _same_registration(webhook: Webhook, spec: Any) -> bool:
-    return webhook.address == spec.address and webhook.type in (None, spec.type)
-
-
 def _check_stop(ctx: Any) -> None:
     data = ctx.provider_data
     if ctx.stop.is_set() or (data is not None and data.stopping.is_set()):
@@ -725,7 +739,7 @@ def _register_secrets(configuration: Any) -> None:
     if isinstance(configuration, dict) and isinstance(
         configuration.get("webengage_configuration"), dict
     ):
-        logs.register_secret(configuration["webengage_configuration"].get("webengage_token"))
+        register_secret(configuration["webengage_configuration"].get("webengage_token"))
 
 
 def _conflict_error(business_id: str, topic: str, existing: Webhook | None) -> DiagnosticError:
@@ -792,6 +806,8 @@ class WebhookList(ListResource):
             )
         except ConnectlyError as exc:
             raise api_error("list webhooks", exc, {"business_id": business_id}) from None
+        except Interrupted:
+            raise _interrupted("listing") from None
         topic = config.get("topic")
         for webhook in sorted(webhooks, key=lambda w: (w.topic or "", w.id)):
             if topic and webhook.topic != topic:

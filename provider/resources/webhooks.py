@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..framework import cty
 from ..framework.diagnostics import DiagnosticError
 from ..framework.resource import DataSource, ValidateContext
 from ..framework.schema import Attribute, Block, Schema
 from ..framework.validators import NotBlank
-from ..plugin import cty
 
 WEBHOOK = cty.Object(
     {
@@ -56,6 +56,7 @@ class WebhooksDataSource(DataSource):
     def read(self, ctx: ValidateContext) -> Any:
         from ..connectly.errors import ConnectlyError
         from .errors import api_error
+        from .provider import Interrupted
 
         data = ctx.provider_data
         if data is None:
@@ -71,6 +72,10 @@ class WebhooksDataSource(DataSource):
             webhooks = data.client().list_webhooks(business_id, shared=True)
         except ConnectlyError as exc:
             raise api_error("list webhooks", exc, {"business_id": business_id}) from None
+        except Interrupted:
+            raise DiagnosticError(
+                "Interrupted", "Terraform was interrupted before the listing finished."
+            ) from None
         items = []
         for w in sorted(webhooks, key=lambda w: (w.topic or "", w.id)):
             c = w.configuration

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..cli import version
+from .. import version
 from ..emulator import Emulator
 from .install import install
 
