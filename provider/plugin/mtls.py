@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import datetime
 import logging
 import os
@@ -130,6 +129,7 @@ class TLSFront:
         self._thread = threading.Thread(target=self._run, name="tls-front", daemon=True)
         self._server: asyncio.AbstractServer | None = None
         self._error: BaseException | None = None
+        self._relays = 0  # connections being relayed; touched on the loop's thread only
 
     def start(self) -> None:
         self._thread.start()
@@ -138,20 +138,27 @@ class TLSFront:
             raise self._error
 
     def stop(self, drain_seconds: float = 0.0) -> None:
+        """Stops once every relayed connection has closed (Terraform hangs up right after the
+        Shutdown answer), or after ``drain_seconds`` at the most."""
         if self._loop.is_running():
-            self._loop.call_soon_threadsafe(self._loop.call_later, drain_seconds, self._loop.stop)
+            asyncio.run_coroutine_threadsafe(self._drain(drain_seconds), self._loop)
         self._thread.join(timeout=1.0)
+
+    async def _drain(self, seconds: float) -> None:
+        deadline = self._loop.time() + seconds
+        while self._relays and self._loop.time() < deadline:
+            await asyncio.sleep(0.002)
+        self._loop.stop()
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
             self._server = self._loop.run_until_complete(
-                asyncio.start_unix_server(
-                    self._handle,
+                self._loop.create_unix_server(
+                    lambda: _FrontSide(self),
                     path=self.listen_path,
                     ssl=self.context,
                     ssl_handshake_timeout=10.0,
-                    limit=1 << 20,
                 )
             )
         except BaseException as exc:  # reported to start()
@@ -165,32 +172,72 @@ class TLSFront:
         # Refused handshakes land here; they are expected, not crashes.
         log.debug("tls front: %s", context.get("message") or context.get("exception"))
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sslobj = writer.get_extra_info("ssl_object")
+
+class _Side(asyncio.Protocol):
+    """One end of a relay: what arrives is written to the other end, with back-pressure."""
+
+    transport: asyncio.Transport | None = None
+    peer: _Side | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.write(data)
+
+    def pause_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.close()
+
+
+class _FrontSide(_Side):
+    """Terraform's end: checks the certificate, then joins a connection to grpcio."""
+
+    def __init__(self, front: TLSFront) -> None:
+        self.front = front
+        self.counted = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sslobj = transport.get_extra_info("ssl_object")
         peer = sslobj.getpeercert(binary_form=True) if sslobj is not None else None
-        if peer != self.expected_der:
+        if peer != self.front.expected_der:
             log.warning("tls front: refused a client that did not present Terraform's certificate")
-            writer.close()
+            transport.close()
             return
+        self.front._relays += 1
+        self.counted = True
+        transport.pause_reading()
+        self.joining = asyncio.ensure_future(self._join())
+
+    async def _join(self) -> None:
+        loop = asyncio.get_running_loop()
+        back = _Side()
+        back.peer = self
         try:
-            back_reader, back_writer = await asyncio.open_unix_connection(self.backend_path)
+            await loop.create_unix_connection(lambda: back, self.front.backend_path)
         except OSError as exc:
             log.error("tls front: backend unavailable: %s", exc)
-            writer.close()
+            if self.transport is not None:
+                self.transport.close()
             return
-        await asyncio.gather(_pump(reader, back_writer), _pump(back_reader, writer))
+        self.peer = back
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
 
-
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while True:
-            data = await reader.read(1 << 16)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, ssl.SSLError, OSError):
-        pass
-    finally:
-        with contextlib.suppress(ConnectionError, OSError, RuntimeError):
-            writer.close()
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.counted:
+            self.front._relays -= 1
+            self.counted = False
+        super().connection_lost(exc)
