@@ -134,3 +134,17 @@ def test_unusable_ca_bundle_is_a_diagnostic_on_the_attribute(tmp_path, strict_em
     result = tf.plan_code()
     assert result.code == 1 and "Unusable CA bundle" in result.output
     assert "bug in the provider" not in result.output
+
+
+def test_an_api_key_with_a_newline_is_refused_at_configure(tmp_path, strict_emulator) -> None:  # type: ignore[no-untyped-def]
+    tf = connectly_terraform(tmp_path, strict_emulator)
+    tf.env["TF_VAR_api_key"] = strict_emulator.api_key + "\n"
+    tf.write(
+        PROVIDER
+        + 'resource "connectly_webhook" "m" {\n  topic = "messages"\n  address = "https://e.com/m"\n}\n'
+    )
+    result = tf.plan_code()
+    assert result.code == 1 and "Unusable Connectly API key" in result.output
+    assert "trimspace(file(...))" in " ".join(result.output.split())
+    assert strict_emulator.api_key not in result.output
+    assert sum(strict_emulator.counters().values()) == 0

@@ -8,12 +8,13 @@ whole operation, retries and waits included.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import ssl
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -59,9 +60,18 @@ def _tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
 
 
 def _segment(value: str, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty string")
+    if not isinstance(value, str) or not value or value in (".", ".."):
+        # "." and ".." would be removed from the URL and send the request elsewhere.
+        raise ValueError(f"{name} must be a non-empty string other than '.' and '..'")
     return quote(value, safe="")
+
+
+def check_api_key(api_key: str) -> None:
+    """An API key must be sendable as a header value. Raised errors never show the key."""
+    if not api_key or api_key != api_key.strip():
+        raise ValueError("the API key is empty or has white space around it")
+    if not all(33 <= ord(ch) <= 126 for ch in api_key):
+        raise ValueError("the API key has characters that cannot be sent in an HTTP header")
 
 
 class ConnectlyClient:
@@ -82,8 +92,7 @@ class ConnectlyClient:
         verify: bool | str = True,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if not api_key:
-            raise ValueError("api_key must not be empty")
+        check_api_key(api_key)
         try:
             url = httpx.URL(base_url)
         except httpx.InvalidURL:
@@ -169,9 +178,19 @@ class ConnectlyClient:
         return None
 
     def create_webhook(
-        self, business_id: str, spec: WebhookSpec, *, deadline: float | None = None
+        self,
+        business_id: str,
+        spec: WebhookSpec,
+        *,
+        deadline: float | None = None,
+        preexisting: Collection[str] | None = None,
     ) -> str:
         """Register a webhook and return its id, never registering it twice.
+
+        ``preexisting``: ids that held the topic before this call (from a listing the caller
+        took). A registration among them is never adopted, whatever its address: it was not
+        made by this call, and may be one the caller is about to delete. Without it, any
+        matching registration may be adopted after a lost answer.
 
         Create is not idempotent, so a retry must not run blind. Failures fall in two groups:
 
@@ -201,6 +220,7 @@ class ConnectlyClient:
             self.retry, deadline, "create webhook", operation="create", method="POST", path=path
         )
         state = _CreateState()
+        state.preexisting = frozenset(preexisting) if preexisting is not None else None
         with self._listings.writing(business_id):
             try:
                 return self._create(business_id, spec, attempts, state)
@@ -212,8 +232,8 @@ class ConnectlyClient:
                 )
                 if (state.maybe_created or cut_short) and not isinstance(exc, Conflict):
                     note = (
-                        "the registration may have been created; a refresh or "
-                        "`terraform import` will find it"
+                        "the registration may have been created; if a later create reports "
+                        "the topic as taken, import the webhook it names"
                     )
                     exc.hint = f"{exc.hint}; {note}" if exc.hint else note
                 raise
@@ -236,19 +256,17 @@ class ConnectlyClient:
                     except InvalidResponse as exc:
                         # It was created, we just cannot tell which id it got.
                         state.maybe_created = True
-                        found = self._find_created(business_id, spec, attempts, exc)
+                        found = self._find_created(business_id, spec, attempts, exc, state)
                         if found is not None:
                             return found.id
                         raise
                 error = self._error(response, attempts, secrets)
                 if response.status_code == 409:
-                    return self._resolve_conflict(
-                        business_id, spec, error, state.maybe_created, attempts
-                    )
+                    return self._resolve_conflict(business_id, spec, error, state, attempts)
                 if response.status_code >= 500:
                     state.maybe_created = True
             if state.maybe_created:
-                found = self._find_created(business_id, spec, attempts, error)
+                found = self._find_created(business_id, spec, attempts, error, state)
                 if found is not None:
                     return found.id
             if not self._retryable(error):
@@ -286,13 +304,26 @@ class ConnectlyClient:
         self, business_id: str, webhook_id: str, *, deadline: float | None = None
     ) -> None:
         """Remove a registration. An id that is already gone counts as deleted, which also
-        makes a retry after a lost response succeed."""
+        makes a retry after a lost response succeed; but only a 404 that Connectly's API
+        itself answered (a JSON error), not a proxy's page or a wrong ``base_url``."""
         path = (
             f"/v1/businesses/{_segment(business_id, 'business_id')}/delete/webhooks/"
             f"{_segment(webhook_id, 'webhook_id')}"
         )
         with self._listings.writing(business_id):
-            self._call("delete", "DELETE", path, None, deadline, (), ok_statuses=(404,))
+            response = self._call("delete", "DELETE", path, None, deadline, (), ok_statuses=(404,))
+        if response.status_code == 404 and not _api_error_body(response.text):
+            error = error_for_response(
+                404,
+                response.text,
+                content_type=response.headers.get("content-type", ""),
+                operation="delete",
+                method="DELETE",
+                path=path,
+                secrets=[self._api_key],
+            )
+            error.hint = "this 404 did not come from Connectly's API: check base_url"
+            raise error
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -399,8 +430,11 @@ class ConnectlyClient:
         self, exc: httpx.HTTPError, attempts: Attempts, secrets: list[str], sent: bool
     ) -> TransportError:
         detail = str(exc) or type(exc).__name__
-        permanent = "CERTIFICATE_VERIFY_FAILED" in detail or "certificate verify" in detail
-        if permanent:
+        local = isinstance(exc, httpx.LocalProtocolError)  # we could not even send it
+        permanent = local or "CERTIFICATE_VERIFY_FAILED" in detail or "certificate verify" in detail
+        if local:
+            what = "the request could not be sent"
+        elif permanent:
             what = "the server's TLS certificate is not trusted (set ca_bundle to trust it)"
         elif isinstance(exc, httpx.ConnectTimeout):
             what = "connection timed out"
@@ -442,7 +476,7 @@ class ConnectlyClient:
     def _json(self, response: httpx.Response, attempts: Attempts, secrets: Iterable[str]) -> Any:
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             text = response.text.strip()
             what = "an empty body" if not text else f"a body that is not JSON: {text}"
             raise self._invalid(response, attempts, secrets, f"expected JSON, got {what}") from None
@@ -473,7 +507,7 @@ class ConnectlyClient:
         business_id: str,
         spec: WebhookSpec,
         error: ConnectlyError,
-        maybe_created: bool,
+        state: _CreateState,
         attempts: Attempts,
     ) -> str:
         """A 409 is either our own earlier create that only seemed lost (adopt it and return
@@ -489,7 +523,7 @@ class ConnectlyClient:
             raise attempts.timeout("ran out of time listing the topic's holder") from None
         except ConnectlyError as exc:
             error.hint = f"could not list the current registration: {exc.summary()}"
-        if existing is not None and maybe_created and _same_registration(existing, spec):
+        if existing is not None and state.maybe_created and _adoptable(existing, spec, state):
             logger.debug("create: adopting %s after a 409 on retry", existing.id)
             return existing.id
         if existing is not None:
@@ -500,7 +534,12 @@ class ConnectlyClient:
         raise Conflict(error.message, existing=existing, **_fields(error))
 
     def _find_created(
-        self, business_id: str, spec: WebhookSpec, attempts: Attempts, error: ConnectlyError
+        self,
+        business_id: str,
+        spec: WebhookSpec,
+        attempts: Attempts,
+        error: ConnectlyError,
+        state: _CreateState,
     ) -> Webhook | None:
         attempts.last_error = error
         try:
@@ -511,7 +550,7 @@ class ConnectlyClient:
             error.hint = f"checking whether it was created failed: {exc.summary()}"
             raise error from exc
         for webhook in listing:
-            if _same_registration(webhook, spec):
+            if _adoptable(webhook, spec, state):
                 logger.debug("create: adopting %s after a lost response", webhook.id)
                 return webhook
         return None
@@ -527,9 +566,26 @@ class ConnectlyClient:
 
 
 class _CreateState:
-    """Whether any attempt so far may have registered the webhook on the server."""
+    """Whether any attempt so far may have registered the webhook on the server, and which
+    registrations existed before the first attempt."""
 
     maybe_created = False
+    preexisting: frozenset[str] | None = None
+
+
+def _api_error_body(text: str) -> bool:
+    """Whether a body is one of the API's documented JSON error shapes."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and ("message" in data or "code" in data)
+
+
+def _adoptable(webhook: Webhook, spec: WebhookSpec, state: _CreateState) -> bool:
+    if state.preexisting is not None and webhook.id in state.preexisting:
+        return False
+    return _same_registration(webhook, spec)
 
 
 def _same_registration(webhook: Webhook, spec: WebhookSpec) -> bool:

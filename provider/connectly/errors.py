@@ -251,6 +251,7 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + "…"
 
 
+MAX_ERROR_BODY = 64 * 1024
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>?")
 
@@ -276,12 +277,14 @@ def parse_error_body(text: str, content_type: str = "") -> ErrorBody:
     details}``. gRPC-gateway: ``{code: <int>, message, details: []}``. Anything else (HTML from
     a proxy, an empty or cut-off body, JSON of another shape) becomes a snippet of its text.
     """
-    stripped = text.strip()
+    # A proxy's page can be huge; a person needs its first lines, and parsing it all costs
+    # time no timeout covers.
+    stripped = text[:MAX_ERROR_BODY].strip()
     if not stripped:
         return ErrorBody("(empty response body)")
     try:
         data = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):
         if "html" in content_type.lower() or stripped.startswith("<"):
             return ErrorBody(snippet(html_text(stripped)) or "(HTML page without text)")
         if stripped[0] in "{[":

@@ -84,7 +84,14 @@ class SharedListings(Generic[T]):
                 if shared or key not in self._in_flight:
                     self._in_flight[key] = mine
         if flight is not None:
-            return self._join(flight, wait_timeout)
+            try:
+                return self._join(flight, wait_timeout)
+            except WaitTimeout:
+                raise
+            except TimeoutError:
+                # The leader ran out of *its* time (another resource's timeouts); this caller
+                # may have more, so it asks for itself.
+                return self.get(key, fetch, shared=False, wait_timeout=wait_timeout)
         return self._lead(key, mine, fetch)
 
     def _lead(self, key: str, flight: _Flight[T], fetch: Callable[[], T]) -> T:

@@ -74,10 +74,14 @@ def check_type(value: Any) -> str:
 
 def check_address(value: Any, where: str = "address") -> str:
     address = _string(value, where)
-    parts = urlsplit(address)
+    try:
+        parts = urlsplit(address)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise BadRequest(f"{where} {address[:100]!r} is not an absolute http(s) URL") from None
     if (
         parts.scheme not in ("http", "https")
-        or not parts.hostname
+        or not hostname
         or any(c.isspace() for c in address)
         or len(address) > MAX_ADDRESS_CHARS
     ):

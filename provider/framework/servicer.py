@@ -428,6 +428,14 @@ class ProviderServicer(pb_grpc.ProviderServicer):
             except DiagnosticError as exc:
                 diags.items.append(exc.diagnostic)
                 new = None
+            except Exception as exc:  # still save what the create made (partial_state)
+                log.debug("create failed", exc_info=True)
+                diags.error(
+                    "Unexpected error in ApplyResourceChange",
+                    f"{type(exc).__name__}: {exc}\n\nThis is a bug in the provider; please "
+                    "report it, with the output of TF_LOG=debug.",
+                )
+                new = None
             if diags.has_errors:
                 if ctx.partial_state is not None:
                     # Saved as tainted: the remote object exists and must not be forgotten.

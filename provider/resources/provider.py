@@ -66,7 +66,7 @@ class ProviderData:
     """What resources get from the configured provider. The client is made on first use:
     a plan that never calls the API never pays for the HTTP stack."""
 
-    api_key: str | None
+    api_key: str | None = field(repr=False)
     business_id: Any  # str, None, or UNKNOWN while the configuration is not yet known
     base_url: str
     verify: bool | str = True
@@ -101,7 +101,7 @@ class ProviderData:
                     verify=self.verify if self.base_url.startswith("https:") else False,
                     # Bounded by time rather than by count: each resource's timeouts (and
                     # this budget) decide when to give up, as in Go providers.
-                    retry=RetryPolicy(max_attempts=12, max_elapsed=120.0, sleep=self._sleep),
+                    retry=RetryPolicy(max_attempts=100, max_elapsed=3600.0, sleep=self._sleep),
                 )
             return self._client
 
@@ -120,6 +120,10 @@ def _check_ca_bundle(path: str, ctx: ValidateContext) -> None:
             f"{path!r} is not a PEM file of certificates OpenSSL can load: {exc}",
             ("ca_bundle",),
         )
+
+
+def _given(config: Any, name: str) -> bool:
+    return isinstance(config, dict) and config.get(name) is not None
 
 
 def _setting(config: Any, name: str, env: str) -> Any:
@@ -166,6 +170,18 @@ class ConnectlyProvider(Provider):
             return None
         if isinstance(api_key, str):
             register_secret(api_key)
+            from ..connectly.client import check_api_key
+
+            try:
+                check_api_key(api_key)
+            except ValueError as exc:
+                where = "api_key" if _given(ctx.config, "api_key") else "CONNECTLY_API_KEY"
+                ctx.diags.error(
+                    "Unusable Connectly API key",
+                    f"The key in {where}: {exc}. A key read from a file often ends with a "
+                    "newline: use trimspace(file(...)).",
+                    ("api_key",),
+                )
         if base_url is not UNKNOWN:
             HttpUrl()(base_url, ("base_url",), ctx.diags)
         if isinstance(ca_bundle, str):

@@ -403,7 +403,7 @@ def _split_import_id(raw: str) -> tuple[str | None, str]:
     """``"<webhook_id>"`` or ``"<business_id>/<webhook_id>"``; ids are opaque, but never hold
     a slash, white space or control characters, and are of sane length."""
     parts = raw.strip().split("/")
-    if len(parts) > 2 or not all(_ID_PART.fullmatch(p) for p in parts):
+    if len(parts) > 2 or not all(_ID_PART.fullmatch(p) and p.strip(".") for p in parts):
         shown = raw if len(raw) <= 80 else raw[:77] + "..."
         raise DiagnosticError(
             "Invalid import id",
@@ -523,13 +523,23 @@ class WebhookResource(Resource):
             before = client.list_webhooks(business_id, deadline=deadline, shared=True)
             holder = next((w for w in before if w.topic == spec.topic), None)
             _check_stop(ctx)
-            webhook_id = client.create_webhook(business_id, spec, deadline=deadline)
+            webhook_id = client.create_webhook(
+                business_id,
+                spec,
+                deadline=deadline,
+                preexisting={w.id for w in before if w.topic == spec.topic},
+            )
         except Conflict as exc:
             raise _conflict_error(business_id, spec.topic, exc.existing) from None
         except ConnectlyError as exc:
             raise api_error("create", exc, planned) from None
         except Interrupted:
-            raise _interrupted("create") from None
+            raise DiagnosticError(
+                "Interrupted",
+                "Terraform was interrupted during the create; if a request had already "
+                "reached Connectly the webhook may exist. If the next apply reports the topic "
+                "as taken, import the webhook it names.",
+            ) from None
 
         # From here on the webhook exists: whatever fails, the state must keep its id.
         private: dict[str, Any] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ..framework import cty
@@ -69,7 +70,9 @@ class WebhooksDataSource(DataSource):
                 ("business_id",),
             )
         try:
-            webhooks = data.client().list_webhooks(business_id, shared=True)
+            webhooks = data.client().list_webhooks(
+                business_id, deadline=time.monotonic() + 120.0, shared=True
+            )
         except ConnectlyError as exc:
             raise api_error("list webhooks", exc, {"business_id": business_id}) from None
         except Interrupted:
