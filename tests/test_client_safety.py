@@ -136,3 +136,13 @@ def test_emulator_refuses_a_malformed_address_with_400(emu: Emulator) -> None:
         json={"topic": "messages", "address": "https://[::1"},
     )
     assert answer.status_code == 400
+
+
+def test_a_finished_listing_is_reused_only_while_young() -> None:
+    shared: SharedListings[int] = SharedListings(max_age=0.0)
+    calls = iter(range(10))
+    assert shared.get("biz", lambda: next(calls), shared=True) == 0
+    assert shared.get("biz", lambda: next(calls), shared=True) == 1  # too old to reuse
+    young: SharedListings[int] = SharedListings(max_age=60.0)
+    assert young.get("biz", lambda: next(calls), shared=True) == 2
+    assert young.get("biz", lambda: next(calls), shared=True) == 2

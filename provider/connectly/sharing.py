@@ -10,12 +10,16 @@ listing remembers the generation current when it was sent, and is joined or reus
 that is still the current generation. Bumping at the start matters because a listing sent
 while a write is in flight may or may not include it; bumping at the end matters because a
 listing sent before the write certainly does not.
+
+A finished listing is also reused only for ``max_age`` seconds: changes made outside this
+client (a person in Connectly's console) are seen by the next operation that needs them.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +37,7 @@ class WaitTimeout(Exception):
 @dataclass
 class _Flight(Generic[T]):
     generation: int
+    sent_at: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
     result: T | None = None
     error: BaseException | None = None
@@ -41,7 +46,8 @@ class _Flight(Generic[T]):
 class SharedListings(Generic[T]):
     """Thread-safe coordinator; results are deep-copied per caller so nobody shares state."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_age: float = 30.0) -> None:
+        self.max_age = max_age
         self._lock = threading.Lock()
         self._generation: dict[str, int] = {}
         self._in_flight: dict[str, _Flight[T]] = {}
@@ -74,7 +80,8 @@ class SharedListings(Generic[T]):
             flight: _Flight[T] | None = None
             if shared:
                 done = self._completed.get(key)
-                if done is not None and done.generation == generation:
+                fresh = done is not None and time.monotonic() - done.sent_at < self.max_age
+                if done is not None and fresh and done.generation == generation:
                     return copy.deepcopy(done.result)  # type: ignore[return-value]
                 running = self._in_flight.get(key)
                 if running is not None and running.generation == generation:
