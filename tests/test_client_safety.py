@@ -146,3 +146,39 @@ def test_a_finished_listing_is_reused_only_while_young() -> None:
     young: SharedListings[int] = SharedListings(max_age=60.0)
     assert young.get("biz", lambda: next(calls), shared=True) == 2
     assert young.get("biz", lambda: next(calls), shared=True) == 2
+
+
+def test_a_trickling_answer_is_cut_off_at_the_deadline() -> None:
+    import http.server
+    import time
+
+    body = b'{"entity": {"webhooks": []}}'
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for i in range(len(body)):  # one byte every 0.2 s: each read is quick, all is slow
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(0.2)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    policy = RetryPolicy(max_attempts=1)
+    try:
+        with (
+            ConnectlyClient(
+                TEST_API_KEY, f"http://127.0.0.1:{server.server_address[1]}", retry=policy
+            ) as client,
+            pytest.raises(OperationTimeout),
+        ):
+            client.list_webhooks(BIZ, deadline=time.monotonic() + 1.0)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.connectly.ai"
 DEFAULT_USER_AGENT = "connectly-python-client"
 OPERATIONS = ("create", "list", "update", "delete")
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 
 def _tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
@@ -387,11 +388,8 @@ class ConnectlyClient:
         method, path = attempts.method, attempts.path
         started = time.perf_counter()
         try:
-            response = self._http.request(
-                method,
-                path,
-                json=body,
-                timeout=httpx.Timeout(read, connect=connect, pool=connect),
+            response = self._exchange(
+                method, path, body, httpx.Timeout(read, connect=connect, pool=connect), attempts
             )
         except httpx.TimeoutException as exc:
             sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
@@ -425,6 +423,32 @@ class ConnectlyClient:
             (time.perf_counter() - started) * 1000,
         )
         return response
+
+    def _exchange(
+        self, method: str, path: str, body: Any, timeout: httpx.Timeout, attempts: Attempts
+    ) -> httpx.Response:
+        """The request, with the body read in chunks: httpx's timeouts bound each socket read,
+        so a server trickling its answer is cut off at the deadline here, and an answer larger
+        than any listing could be is refused."""
+        deadline = attempts.deadline
+        with self._http.stream(method, path, json=body, timeout=timeout) as streamed:
+            if streamed.is_stream_consumed:  # a transport that already read it (tests)
+                return streamed
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in streamed.iter_raw():  # as sent; the Response below decodes it
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise httpx.ReadError("the response is larger than 16 MiB")
+                if deadline is not None and self.retry.clock() > deadline:
+                    raise httpx.ReadTimeout("the response was still arriving at the deadline")
+                chunks.append(chunk)
+            return httpx.Response(
+                streamed.status_code,
+                headers=streamed.headers,
+                content=b"".join(chunks),
+                request=streamed.request,
+            )
 
     def _transport_error(
         self, exc: httpx.HTTPError, attempts: Attempts, secrets: list[str], sent: bool
