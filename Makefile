@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@# Byte-compile now: where PYTHONDONTWRITEBYTECODE is set (containers often do), every
+	@# provider start would otherwise compile the sources again.
+	$(PY) -m compileall -q provider
 	touch $(STAMP)
 
 # init, apply, an empty second plan and destroy of examples/demo against a local emulator.
