@@ -6,7 +6,6 @@ for one attribute sit next to its declaration, the way the Go plugin framework d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -118,22 +117,6 @@ class Schema:
             object.__setattr__(self, "_cached_type", cached)
         return cached
 
-    def attribute_at(self, path: Path) -> Attribute | None:
-        """The attribute a value path names, stepping over list indexes and map keys."""
-        attrs: dict[str, Attribute] | None = self.block.attributes
-        found: Attribute | None = None
-        skip_key = False
-        for step in path:
-            if isinstance(step, int) or skip_key:
-                skip_key = False
-                continue
-            if attrs is None or step not in attrs:
-                return None
-            found = attrs[step]
-            attrs = found.nested.attributes if found.nested is not None else None
-            skip_key = found.nested is not None and found.nested.nesting == "map"
-        return found
-
 
 @dataclass(frozen=True)
 class IdentityAttribute:
@@ -164,16 +147,6 @@ def _wrap(nesting: str, obj: cty.Object) -> cty.CtyType:
     if nesting == "map":
         return cty.Map(obj)
     raise ValueError(f"unknown nesting {nesting!r}")
-
-
-def walk_attributes(
-    attributes: dict[str, Attribute], path: Path = ()
-) -> Iterator[tuple[Path, Attribute]]:
-    """Every attribute, nested ones included, with its schema path (no indexes)."""
-    for name, attr in attributes.items():
-        yield (*path, name), attr
-        if attr.nested is not None:
-            yield from walk_attributes(attr.nested.attributes, (*path, name))
 
 
 # ------------------------------------------------------------------------ wire form

@@ -35,10 +35,6 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 
 
-def is_unknown(value: object) -> bool:
-    return value is UNKNOWN
-
-
 class CtyType:
     """Base of all cty types."""
 
