@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from conftest import connectly_terraform
 from emulator_fixture import running_emulator
+from tfharness import connectly_config
 
 EXAMPLES = int(os.environ.get("CONNECTLY_FUZZ_EXAMPLES", "3"))
 TOPICS = ("messages", "delivery_status", "report")
@@ -97,24 +98,7 @@ def hcl(value: Any) -> str:
 
 
 def render(hooks: dict[str, dict[str, Any]]) -> str:
-    blocks = [
-        """
-terraform {
-  required_providers {
-    connectly = { source = "connectly/connectly" }
-  }
-}
-variable "api_key" {
-  type      = string
-  sensitive = true
-}
-variable "base_url" { type = string }
-provider "connectly" {
-  api_key  = var.api_key
-  base_url = var.base_url
-}
-"""
-    ]
+    blocks = [connectly_config()]
     for name, hook in hooks.items():
         lines = [f'resource "connectly_webhook" "{name}" {{']
         for key in ("business_id", "topic", "address"):

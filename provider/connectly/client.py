@@ -312,19 +312,7 @@ class ConnectlyClient:
             f"{_segment(webhook_id, 'webhook_id')}"
         )
         with self._listings.writing(business_id):
-            response = self._call("delete", "DELETE", path, None, deadline, (), ok_statuses=(404,))
-        if response.status_code == 404 and not _api_error_body(response.text):
-            error = error_for_response(
-                404,
-                response.text,
-                content_type=response.headers.get("content-type", ""),
-                operation="delete",
-                method="DELETE",
-                path=path,
-                secrets=[self._api_key],
-            )
-            error.hint = "this 404 did not come from Connectly's API: check base_url"
-            raise error
+            self._call("delete", "DELETE", path, None, deadline, (), ok_statuses=(404,))
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -364,9 +352,16 @@ class ConnectlyClient:
             except TransportError as exc:
                 error: ConnectlyError = exc
             else:
-                if response.is_success or response.status_code in ok_statuses:
+                if response.is_success:
+                    return response
+                # An accepted error status counts only when the API itself said it (a JSON
+                # error body), not a proxy's page or a wrong base_url.
+                from_api = _api_error_body(response.text)
+                if response.status_code in ok_statuses and from_api:
                     return response
                 error = self._error(response, attempts, secrets)
+                if response.status_code in ok_statuses:
+                    error.hint = "this answer did not come from Connectly's API: check base_url"
             if not self._retryable(error):
                 raise error
             attempts.wait_before_retry(error)

@@ -45,7 +45,7 @@ from bench_report import Row, Stat, Table, ms, secs, svg_chart, verdict  # noqa:
 
 from terraform_provider_connectly.emulator.server import Emulator  # noqa: E402
 
-from tfharness import Terraform, provider_dir  # noqa: E402
+from tfharness import Terraform, connectly_config, provider_dir  # noqa: E402
 
 # Targets.
 COLD_START_MAX = 0.200
@@ -56,25 +56,7 @@ RSS_MAX_MB = 80.0
 
 COMMAND_TIMEOUT = 900
 
-HEADER = """\
-terraform {
-  required_providers {
-    connectly = { source = "connectly/connectly" }
-  }
-}
-
-variable "api_key" {
-  type      = string
-  sensitive = true
-}
-
-variable "base_url" { type = string }
-
-provider "connectly" {
-  api_key  = var.api_key
-  base_url = var.base_url
-}
-"""
+HEADER = connectly_config()
 
 # N entries over N/2 businesses, two topics each; the same map drives both resource kinds.
 LOCALS = """
