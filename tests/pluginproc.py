@@ -14,7 +14,7 @@ from pathlib import Path
 
 import grpc
 
-from terraform_provider_connectly.plugin import mtls
+from terraform_provider_connectly.plugin import certificate
 from terraform_provider_connectly.plugin.server import COOKIE_KEY, COOKIE_VALUE
 
 PROVIDER = [sys.executable, "-m", "terraform_provider_connectly"]
@@ -30,7 +30,7 @@ def env_for(tmp: Path, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def running_plugin(
-    tmp: Path, client: mtls.Identity | None
+    tmp: Path, client: certificate.Identity | None
 ) -> Iterator[tuple[subprocess.Popen, list[str]]]:
     extra = {COOKIE_KEY: COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"}
     if client is not None:
@@ -51,7 +51,7 @@ def running_plugin(
         proc.wait()
 
 
-def channel(fields: list[str], client: mtls.Identity | None) -> grpc.Channel:
+def channel(fields: list[str], client: certificate.Identity | None) -> grpc.Channel:
     if client is None:
         return grpc.insecure_channel("unix:" + fields[3])
     server_der = base64.b64decode(fields[5] + "=" * (-len(fields[5]) % 4))

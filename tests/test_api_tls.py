@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from terraform_provider_connectly.plugin import mtls
+from terraform_provider_connectly.plugin import certificate
 
 from conftest import connectly_terraform
 from tfharness import connectly_config
@@ -73,7 +73,7 @@ resource "connectly_webhook" "m" {
 
 
 def test_unknown_certificate_is_refused_and_ca_bundle_trusts_it(tmp_path, strict_emulator) -> None:  # type: ignore[no-untyped-def]
-    identity = mtls.make_identity()  # a self-signed certificate for localhost
+    identity = certificate.make_identity()  # a self-signed certificate for localhost
     cert, key = tmp_path / "server.pem", tmp_path / "server.key"
     cert.write_bytes(identity.cert_pem)
     key.write_bytes(identity.key_pem)

@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from terraform_provider_connectly.plugin import mtls
+from terraform_provider_connectly.plugin import certificate
 from terraform_provider_connectly.plugin.server import COOKIE_KEY, COOKIE_VALUE
 from terraform_provider_connectly.plugin.wire import (
     grpc_controller_pb2,
@@ -41,7 +41,7 @@ def test_protocol_5_only_is_refused_clearly(tmp_path: Path) -> None:
 
 
 def test_mutual_tls_accepts_terraform_and_refuses_others(tmp_path: Path) -> None:
-    terraform = mtls.make_identity()
+    terraform = certificate.make_identity()
     with running_plugin(tmp_path, terraform) as (proc, fields):
         assert fields[:3] == ["1", "6", "unix"] and fields[4] == "grpc"
         assert "=" not in fields[5] and len(fields[5]) > 50  # raw base64 DER, no padding
@@ -57,7 +57,7 @@ def test_mutual_tls_accepts_terraform_and_refuses_others(tmp_path: Path) -> None
             assert not schema.HasField("provider_meta")
 
         # Another certificate, and no certificate, are refused.
-        stranger = mtls.make_identity()
+        stranger = certificate.make_identity()
         with channel(fields, stranger) as ch:
             stub = tfplugin6_pb2_grpc.ProviderStub(ch)
             with pytest.raises(grpc.RpcError) as refused:

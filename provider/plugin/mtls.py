@@ -9,92 +9,21 @@ puts a TLS front (Python's ``ssl``, OpenSSL, which accepts P-521) on the announc
 requires the client certificate, accepts exactly the one Terraform gave, negotiates ALPN ``h2``
 as grpc-go demands, and relays the bytes.
 
-Our own key is made in memory and handed to OpenSSL through an anonymous memory file
-(``memfd``): it never touches a disk.
+Our own key (``certificate.make_identity``) is made in memory and handed to OpenSSL through
+an anonymous memory file (``memfd``): it never touches a disk.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import datetime
 import logging
 import os
 import ssl
 import threading
-from dataclasses import dataclass
+
+from .certificate import Identity
 
 log = logging.getLogger("plugin.mtls")
-
-
-@dataclass(frozen=True)
-class Identity:
-    cert_der: bytes
-    cert_pem: bytes
-    key_pem: bytes
-
-    def handshake_field(self) -> str:
-        """The certificate as go-plugin reads it: DER in base64 without padding."""
-        return base64.b64encode(self.cert_der).decode().rstrip("=")
-
-
-def make_identity() -> Identity:
-    """A fresh P-256 key and self-signed certificate, as go-plugin's client expects it:
-    SAN DNS ``localhost``, server and client auth, valid from a little before now (UTC)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "HashiCorp"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
-        ]
-    )
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(seconds=30))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=True,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return Identity(
-        cert_der=cert.public_bytes(serialization.Encoding.DER),
-        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
-        key_pem=key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
 
 
 def server_context(identity: Identity, client_cert_pem: str) -> ssl.SSLContext:

@@ -93,9 +93,9 @@ def serve(servicer: Any, options: ServeOptions) -> int:
     try:
         identity = None
         if client_cert:
-            from . import mtls
+            from . import certificate, mtls
 
-            identity = mtls.make_identity()
+            identity = certificate.make_identity()
             context = mtls.server_context(identity, client_cert)
         server = _grpc_server(servicer, options, stopped)
         grpc_path = os.path.join(folder, "grpc.sock") if client_cert else announced

@@ -81,7 +81,7 @@ class ColdStart:
     def __init__(self, tmp: Path) -> None:
         import grpc
 
-        from terraform_provider_connectly.plugin import mtls
+        from terraform_provider_connectly.plugin import certificate
         from terraform_provider_connectly.plugin.wire import (
             grpc_controller_pb2,
             grpc_controller_pb2_grpc,
@@ -94,7 +94,7 @@ class ColdStart:
         self.tfplugin6_pb2_grpc: Any = tfplugin6_pb2_grpc
         self.controller_pb2: Any = grpc_controller_pb2
         self.controller_pb2_grpc: Any = grpc_controller_pb2_grpc
-        self.client = mtls.make_identity()
+        self.client = certificate.make_identity()
         self.tmp = tmp
         self.socket_dir = tmp / "sockets"
         self.socket_dir.mkdir(parents=True, exist_ok=True)
