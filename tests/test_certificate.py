@@ -10,7 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from terraform_provider_connectly.plugin import certificate
 
@@ -29,18 +29,21 @@ def test_certificate_has_go_plugins_shape_and_a_valid_signature() -> None:
     assert cert.not_valid_before_utc == NOW - datetime.timedelta(seconds=30)
     assert cert.not_valid_after_utc == NOW + datetime.timedelta(days=365)
 
-    san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    exts = cert.extensions
+    san = exts.get_extension_for_class(x509.SubjectAlternativeName)
+    assert not san.critical
     assert san.value.get_values_for_type(x509.DNSName) == ["localhost"]
-    basic = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS)
+    basic = exts.get_extension_for_class(x509.BasicConstraints)
     assert basic.critical and basic.value.ca is True and basic.value.path_length is None
-    usage = cert.extensions.get_extension_for_oid(ExtensionOID.KEY_USAGE)
+    usage = exts.get_extension_for_class(x509.KeyUsage)
     assert usage.critical
     assert usage.value.digital_signature and usage.value.key_encipherment
     assert usage.value.key_agreement and usage.value.key_cert_sign
     assert not usage.value.crl_sign and not usage.value.content_commitment
     assert not usage.value.data_encipherment
-    eku = cert.extensions.get_extension_for_oid(ExtensionOID.EXTENDED_KEY_USAGE)
+    eku = exts.get_extension_for_class(x509.ExtendedKeyUsage)
     assert set(eku.value) == {ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH}
+    assert len(exts) == 4
 
     public = cert.public_key()
     assert isinstance(public, ec.EllipticCurvePublicKey)
@@ -56,7 +59,9 @@ def test_key_matches_certificate_and_pem_forms_round_trip(tmp_path: Path) -> Non
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     cert = x509.load_pem_x509_certificate(identity.cert_pem)
     assert cert.public_bytes(serialization.Encoding.DER) == identity.cert_der
-    assert key.public_key().public_numbers() == cert.public_key().public_numbers()
+    public = cert.public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    assert key.public_key().public_numbers() == public.public_numbers()
     # OpenSSL (the TLS front) takes the pair as it is given to it.
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     path = tmp_path / "pair.pem"
