@@ -17,7 +17,7 @@ from terraform_provider_connectly.connectly import (
     RetryPolicy,
     WebhookSpec,
 )
-from terraform_provider_connectly.connectly.client import check_api_key
+from terraform_provider_connectly.connectly.credentials import check_api_key
 from terraform_provider_connectly.connectly.errors import parse_error_body
 from terraform_provider_connectly.connectly.retry import parse_retry_after
 from terraform_provider_connectly.connectly.sharing import SharedListings

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
+from .credentials import check_api_key
 from .errors import (
     Conflict,
     ConnectlyError,
@@ -65,14 +66,6 @@ def _segment(value: str, name: str) -> str:
         # "." and ".." would be removed from the URL and send the request elsewhere.
         raise ValueError(f"{name} must be a non-empty string other than '.' and '..'")
     return quote(value, safe="")
-
-
-def check_api_key(api_key: str) -> None:
-    """An API key must be sendable as a header value. Raised errors never show the key."""
-    if not api_key or api_key != api_key.strip():
-        raise ValueError("the API key is empty or has white space around it")
-    if not all(33 <= ord(ch) <= 126 for ch in api_key):
-        raise ValueError("the API key has characters that cannot be sent in an HTTP header")
 
 
 class ConnectlyClient:

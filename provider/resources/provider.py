@@ -170,7 +170,7 @@ class ConnectlyProvider(Provider):
             return None
         if isinstance(api_key, str):
             register_secret(api_key)
-            from ..connectly.client import check_api_key
+            from ..connectly.credentials import check_api_key
 
             try:
                 check_api_key(api_key)
