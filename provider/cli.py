@@ -38,11 +38,16 @@ Then, in your configuration:
 
 
 def serve() -> int:
-    from .framework.servicer import ProviderServicer
     from .plugin.server import ServeOptions, serve
+
+    return serve(_servicer, ServeOptions(name="provider.connectly"))
+
+
+def _servicer() -> object:
+    from .framework.servicer import ProviderServicer
     from .resources.provider import ConnectlyProvider
 
-    return serve(ProviderServicer(ConnectlyProvider()), ServeOptions(name="provider.connectly"))
+    return ProviderServicer(ConnectlyProvider())
 
 
 def main(argv: list[str] | None = None) -> int:

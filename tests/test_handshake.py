@@ -117,3 +117,65 @@ def test_stop_provider_does_not_exit(tmp_path: Path) -> None:
             # Still serving after StopProvider.
             stub.GetProviderSchema(tfplugin6_pb2.GetProviderSchema.Request(), timeout=5)
             assert proc.poll() is None
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(p) for p in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] not in "ZX"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_tls_front_child_holds_no_stdout_and_dies_with_the_provider(tmp_path: Path) -> None:
+    terraform = certificate.make_identity()
+    with running_plugin(tmp_path, terraform) as (proc, fields):
+        children = _children(proc.pid)
+        assert len(children) == 1, children  # the TLS front, forked at start
+        child = children[0]
+        assert Path(f"/proc/{child}/fd/1").resolve() == Path("/dev/null")
+        with channel(fields, terraform) as ch:
+            stub = tfplugin6_pb2_grpc.ProviderStub(ch)
+            stub.GetProviderSchema(tfplugin6_pb2.GetProviderSchema.Request(), timeout=10)
+        proc.kill()  # no Shutdown, no cleanup: the child must notice by itself
+        proc.wait()
+        deadline = time.monotonic() + 3
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not _alive(child), "the TLS front outlived the provider"
+
+
+def test_shutdown_reaps_the_tls_front(tmp_path: Path) -> None:
+    terraform = certificate.make_identity()
+    with running_plugin(tmp_path, terraform) as (proc, fields):
+        (child,) = _children(proc.pid)
+        with channel(fields, terraform) as ch:
+            grpc_controller_pb2_grpc.GRPCControllerStub(ch).Shutdown(
+                grpc_controller_pb2.Empty(), timeout=5
+            )
+        proc.wait(timeout=2)
+        assert not _alive(child)
+
+
+NOT_A_CERTIFICATE = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n"
+
+
+def test_unusable_client_certificate_fails_in_one_line(tmp_path: Path) -> None:
+    env = env_for(
+        tmp_path,
+        **{
+            COOKIE_KEY: COOKIE_VALUE,
+            "PLUGIN_PROTOCOL_VERSIONS": "6",
+            "PLUGIN_CLIENT_CERT": NOT_A_CERTIFICATE,
+        },
+    )
+    proc = subprocess.run(PROVIDER, env=env, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1
+    assert proc.stdout == ""  # no handshake line
+    assert "could not start serving: the TLS front could not start" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not list((tmp_path / "tmp").glob("tfplugin-*")), "socket folder left behind"

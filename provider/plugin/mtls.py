@@ -20,6 +20,7 @@ import logging
 import os
 import ssl
 import threading
+from collections.abc import Callable
 
 from .certificate import Identity
 
@@ -79,17 +80,35 @@ class TLSFront:
             await asyncio.sleep(0.002)
         self._loop.stop()
 
+    def serve_until_closed(
+        self, control_fd: int, listening: Callable[[], None], drain_seconds: float
+    ) -> None:
+        """Serves on this thread until ``control_fd`` (a pipe's read end) reaches its end,
+        then drains as :meth:`stop` does. ``listening`` is called once the socket is open."""
+        asyncio.set_event_loop(self._loop)
+        self._server = self._loop.run_until_complete(self._listen())
+        listening()
+
+        def closed() -> None:
+            if not os.read(control_fd, 4096):
+                self._loop.remove_reader(control_fd)
+                self._loop.create_task(self._drain(drain_seconds))
+
+        self._loop.add_reader(control_fd, closed)
+        self._loop.run_forever()
+
+    async def _listen(self) -> asyncio.AbstractServer:
+        return await self._loop.create_unix_server(
+            lambda: _FrontSide(self),
+            path=self.listen_path,
+            ssl=self.context,
+            ssl_handshake_timeout=10.0,
+        )
+
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            self._server = self._loop.run_until_complete(
-                self._loop.create_unix_server(
-                    lambda: _FrontSide(self),
-                    path=self.listen_path,
-                    ssl=self.context,
-                    ssl_handshake_timeout=10.0,
-                )
-            )
+            self._server = self._loop.run_until_complete(self._listen())
         except BaseException as exc:  # reported to start()
             self._error = exc
             self._ready.set()

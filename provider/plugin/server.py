@@ -65,10 +65,12 @@ def check_handshake_env(env: Mapping[str, str]) -> None:
             )
 
 
-def serve(servicer: Any, options: ServeOptions) -> int:
-    """Serves ``servicer`` (a ``tfplugin6.Provider`` servicer) until Terraform shuts us down.
+def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
+    """Serves the ``tfplugin6.Provider`` servicer that ``make_servicer`` returns until
+    Terraform shuts us down.
 
-    Returns the process exit code; the caller exits with it.
+    The servicer is made only once the TLS front is on its way: the front forks only while
+    nothing else (grpcio, threads) is loaded. Returns the process exit code.
     """
     env = options.env
     try:
@@ -90,22 +92,18 @@ def serve(servicer: Any, options: ServeOptions) -> int:
     stopped = threading.Event()
     front = None
     server = None
+    code = 0
     try:
-        identity = None
-        if client_cert:
-            from . import certificate, mtls
-
-            identity = certificate.make_identity()
-            context = mtls.server_context(identity, client_cert)
-        server = _grpc_server(servicer, options, stopped)
         grpc_path = os.path.join(folder, "grpc.sock") if client_cert else announced
+        if client_cert:
+            # First, before grpcio is loaded: the front may fork, and sets up beside us.
+            from . import tlschild
+
+            front = tlschild.start(announced, grpc_path, client_cert)
+        server = _grpc_server(make_servicer(), options, stopped)
         server.add_insecure_port("unix:" + grpc_path)
         server.start()
-        if identity is not None:
-            front = mtls.TLSFront(announced, grpc_path, context, client_cert)
-            front.start()
-
-        cert_field = identity.handshake_field() if identity is not None else ""
+        cert_field = front.handshake_field() if front is not None else ""
         line = f"{CORE_PROTOCOL_VERSION}|{PROTOCOL_VERSION}|unix|{announced}|grpc|{cert_field}\n"
         out = sys.stdout
         out.write(line)
@@ -117,6 +115,11 @@ def serve(servicer: Any, options: ServeOptions) -> int:
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())
         stopped.wait()
         log.debug("shutting down")
+    except Exception as exc:
+        # Before the handshake line: Terraform reports that the plugin exited; this says why,
+        # in one line rather than a traceback.
+        sys.stderr.write(f"{options.name}: could not start serving: {exc}\n")
+        code = 1
     finally:
         # gRPC first, with a short grace so the Shutdown answer itself still goes out; then
         # the TLS front, once it has relayed that answer.
@@ -126,7 +129,7 @@ def serve(servicer: Any, options: ServeOptions) -> int:
             front.stop(drain_seconds=0.05)
         shutil.rmtree(folder, ignore_errors=True)
     sys.stderr.flush()
-    return 0
+    return code
 
 
 def _grpc_server(servicer: Any, options: ServeOptions, stopped: threading.Event) -> Any:

@@ -180,7 +180,11 @@ class TestingProvider(Provider):
 
 
 def main() -> int:
-    from terraform_provider_connectly.framework.servicer import ProviderServicer
     from terraform_provider_connectly.plugin.server import ServeOptions, serve
 
-    return serve(ProviderServicer(TestingProvider()), ServeOptions(name="provider.testing"))
+    def servicer() -> object:
+        from terraform_provider_connectly.framework.servicer import ProviderServicer
+
+        return ProviderServicer(TestingProvider())
+
+    return serve(servicer, ServeOptions(name="provider.testing"))

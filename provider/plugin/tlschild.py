@@ -1,0 +1,153 @@
+"""The TLS front (``mtls.TLSFront``) in a child process of its own, forked at start-up.
+
+Why a process: Terraform starts the provider 3 to 5 times per command and waits for each
+start, and then sends it every call of the run. Forked before anything else is loaded, the
+child makes the key and certificate, sets up OpenSSL and listens while the parent loads grpcio
+and the provider (the two run on two cores instead of one after the other); later, every byte
+Terraform sends is decrypted and relayed by the child without taking the parent's GIL, which
+the parent's gRPC threads need for themselves.
+
+The child holds no stdout (go-plugin reads the handshake from it), ignores SIGINT like its
+parent, and exits as soon as the parent closes the control pipe, or dies: it cannot outlive
+the provider. Where forking is not safe (threads already running, grpcio already loaded, as
+in a test process), :func:`start` runs the same front on a thread instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from typing import Protocol
+
+log = logging.getLogger("plugin.mtls")
+
+WAIT_FOR_CHILD = 5.0  # seconds the parent waits for the child's certificate
+EXIT_GRACE = 0.3  # seconds the parent waits for the child to exit after closing the pipe
+
+
+class Front(Protocol):
+    def handshake_field(self) -> str: ...
+
+    def stop(self, drain_seconds: float = 0.0) -> None: ...
+
+
+def start(announced: str, backend: str, client_cert_pem: str) -> Front:
+    """Starts the TLS front on ``announced`` relaying to ``backend`` (which may not be
+    listening yet: Terraform dials only after the handshake line)."""
+    if "grpc" not in sys.modules and threading.active_count() == 1 and hasattr(os, "fork"):
+        return _ChildFront(announced, backend, client_cert_pem)
+    return _ThreadFront(announced, backend, client_cert_pem)
+
+
+class _ThreadFront:
+    def __init__(self, announced: str, backend: str, client_cert_pem: str) -> None:
+        from . import certificate, mtls
+
+        identity = certificate.make_identity()
+        context = mtls.server_context(identity, client_cert_pem)
+        self.field = identity.handshake_field()
+        self.front = mtls.TLSFront(announced, backend, context, client_cert_pem)
+        self.front.start()
+
+    def handshake_field(self) -> str:
+        return self.field
+
+    def stop(self, drain_seconds: float = 0.0) -> None:
+        self.front.stop(drain_seconds)
+
+
+class _ChildFront:
+    def __init__(self, announced: str, backend: str, client_cert_pem: str) -> None:
+        report_r, report_w = os.pipe()  # child -> parent: the certificate, or an error
+        control_r, control_w = os.pipe()  # parent -> child: closed when the child must go
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 1
+            try:
+                os.close(report_r)
+                os.close(control_w)
+                code = _child(announced, backend, client_cert_pem, report_w, control_r)
+            finally:
+                os._exit(code)
+        os.close(report_w)
+        os.close(control_r)
+        self.pid = pid
+        self._report = report_r
+        self._control = control_w
+        self._field: str | None = None
+
+    def handshake_field(self) -> str:
+        """The child's certificate, once it is listening; raises if it could not start."""
+        if self._field is None:
+            data = _read_all(self._report, WAIT_FOR_CHILD)
+            os.close(self._report)
+            if not data.startswith(b"C"):
+                message = data[1:].decode(errors="replace") or "it exited without a word"
+                raise RuntimeError(f"the TLS front could not start: {message}")
+            self._field = data[1:].decode()
+        return self._field
+
+    def stop(self, drain_seconds: float = 0.0) -> None:
+        os.close(self._control)
+        deadline = time.monotonic() + drain_seconds + EXIT_GRACE
+        while time.monotonic() < deadline:
+            done, _ = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                return
+            time.sleep(0.002)
+        log.debug("tls front: child still running at exit")
+
+
+def _child(announced: str, backend: str, client_cert_pem: str, report: int, control: int) -> int:
+    # Never hold Terraform's stdout: go-plugin waits for it to close.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    try:
+        from . import certificate, mtls
+
+        identity = certificate.make_identity()
+        context = mtls.server_context(identity, client_cert_pem)
+        front = mtls.TLSFront(announced, backend, context, client_cert_pem)
+        field = identity.handshake_field()
+    except Exception as exc:  # told to the parent, which turns it into an exit with a reason
+        os.write(report, b"E" + f"{type(exc).__name__}: {exc}".encode())
+        os.close(report)
+        return 1
+
+    reported = False
+
+    def listening() -> None:
+        nonlocal reported
+        os.write(report, b"C" + field.encode())
+        os.close(report)
+        reported = True
+
+    try:
+        front.serve_until_closed(control, listening, drain_seconds=0.05)
+    except Exception as exc:
+        if not reported:
+            os.write(report, b"E" + f"{type(exc).__name__}: {exc}".encode())
+            os.close(report)
+        return 1
+    return 0
+
+
+def _read_all(fd: int, timeout: float) -> bytes:
+    import select
+
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise RuntimeError("the TLS front did not start in time")
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
