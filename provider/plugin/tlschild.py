@@ -15,6 +15,7 @@ in a test process), :func:`start` runs the same front on a thread instead.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -125,6 +126,8 @@ def _child(announced: str, backend: str, client_cert_pem: str, report: int, cont
         os.write(report, b"C" + field.encode())
         os.close(report)
         reported = True
+        gc.freeze()  # the parent disabled collection for start-up; resume it, as it does
+        gc.enable()
 
     try:
         front.serve_until_closed(control, listening, drain_seconds=0.05)
