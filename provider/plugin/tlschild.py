@@ -39,7 +39,10 @@ def start(announced: str, backend: str, client_cert_pem: str) -> Front:
     """Starts the TLS front on ``announced`` relaying to ``backend`` (which may not be
     listening yet: Terraform dials only after the handshake line)."""
     if "grpc" not in sys.modules and threading.active_count() == 1 and hasattr(os, "fork"):
-        return _ChildFront(announced, backend, client_cert_pem)
+        try:
+            return _ChildFront(announced, backend, client_cert_pem)
+        except OSError as exc:  # no process to spare: the thread does the same job
+            log.debug("tls front: fork failed (%s); running it on a thread", exc)
     return _ThreadFront(announced, backend, client_cert_pem)
 
 
@@ -64,7 +67,12 @@ class _ChildFront:
     def __init__(self, announced: str, backend: str, client_cert_pem: str) -> None:
         report_r, report_w = os.pipe()  # child -> parent: the certificate, or an error
         control_r, control_w = os.pipe()  # parent -> child: closed when the child must go
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (report_r, report_w, control_r, control_w):
+                os.close(fd)
+            raise
         if pid == 0:  # the child
             code = 1
             try:
@@ -135,6 +143,8 @@ def _child(announced: str, backend: str, client_cert_pem: str, report: int, cont
         if not reported:
             os.write(report, b"E" + f"{type(exc).__name__}: {exc}".encode())
             os.close(report)
+        else:  # Terraform's calls fail from here on; the log says why
+            log.error("tls front stopped: %s: %s", type(exc).__name__, exc)
         return 1
     return 0
 
