@@ -30,13 +30,17 @@ def env_for(tmp: Path, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def running_plugin(
-    tmp: Path, client: certificate.Identity | None
+    tmp: Path, client: certificate.Identity | None, new_session: bool = False
 ) -> Iterator[tuple[subprocess.Popen, list[str]]]:
     extra = {COOKIE_KEY: COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"}
     if client is not None:
         extra["PLUGIN_CLIENT_CERT"] = client.cert_pem.decode()
     proc = subprocess.Popen(
-        PROVIDER, env=env_for(tmp, **extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        PROVIDER,
+        env=env_for(tmp, **extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=new_session,  # its own process group, as under Terraform
     )
     try:
         assert proc.stdout is not None

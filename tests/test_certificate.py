@@ -113,3 +113,61 @@ def test_integers_stay_positive(value: int, encoded: str) -> None:
 def test_long_lengths_use_the_long_form() -> None:
     assert certificate.tlv(0x04, b"x" * 200)[:3] == bytes((0x04, 0x81, 200))
     assert certificate.tlv(0x04, b"x" * 300)[:4] == bytes((0x04, 0x82, 0x01, 0x2C))
+
+
+def test_identity_repr_never_shows_the_key() -> None:
+    identity = certificate.make_identity()
+    assert "PRIVATE" not in repr(identity)
+    assert identity.key_pem.decode() not in repr(identity)
+
+
+def test_tbs_is_byte_for_byte_what_cryptography_builds() -> None:
+    """The same key, serial and dates through cryptography's own builder give the same
+    to-be-signed bytes: no field is encoded in a way a strict parser could object to."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    numbers = key.public_key().public_numbers()
+    point = b"\x04" + numbers.x.to_bytes(32, "big") + numbers.y.to_bytes(32, "big")
+    serial = 0x1234_5678_9ABC_DEF0_1122_3344_5566_7788
+    before, after = NOW - datetime.timedelta(seconds=30), NOW + datetime.timedelta(days=365)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "HashiCorp"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
+        ]
+    )
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=True,
+        data_encipherment=False,
+        key_agreement=True,
+        key_cert_sign=True,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    built = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(before)
+        .not_valid_after(after)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    assert certificate.tbs_certificate(point, serial, before, after) == built.tbs_certificate_bytes
+
+
+def test_naive_times_are_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        certificate.asn1_time(datetime.datetime(2030, 1, 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import ssl
 import subprocess
@@ -179,3 +180,28 @@ def test_unusable_client_certificate_fails_in_one_line(tmp_path: Path) -> None:
     assert "could not start serving: the TLS front could not start" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not list((tmp_path / "tmp").glob("tfplugin-*")), "socket folder left behind"
+
+
+def test_ctrl_c_to_the_process_group_reaches_neither_process(tmp_path: Path) -> None:
+    terraform = certificate.make_identity()
+    with running_plugin(tmp_path, terraform, new_session=True) as (proc, fields):
+        (child,) = _children(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        time.sleep(0.3)
+        assert proc.poll() is None and _alive(child)
+        with channel(fields, terraform) as ch:
+            stub = tfplugin6_pb2_grpc.ProviderStub(ch)
+            stub.GetProviderSchema(tfplugin6_pb2.GetProviderSchema.Request(), timeout=10)
+
+
+def test_a_dead_tls_front_stops_the_provider_with_a_reason(tmp_path: Path) -> None:
+    terraform = certificate.make_identity()
+    with running_plugin(tmp_path, terraform) as (proc, _fields):
+        (child,) = _children(proc.pid)
+        os.kill(child, signal.SIGKILL)
+        proc.wait(timeout=5)  # no call could reach it any more: it says so and goes
+        assert proc.returncode == 1
+        assert proc.stderr is not None
+        err = proc.stderr.read().decode()
+        assert "the TLS front process stopped (killed by signal 9)" in err
+        assert "Traceback" not in err

@@ -73,7 +73,7 @@ def test_thread_front_relays_for_terraform_only(tmp_path: Path) -> None:
     terraform = certificate.make_identity()
     announced, backend = str(tmp_path / "plugin.sock"), str(tmp_path / "grpc.sock")
     server = _echo_backend(backend)
-    front = tlschild.start(announced, backend, terraform.cert_pem.decode())
+    front = tlschild.start(announced, backend, terraform.cert_pem.decode(), lambda: None)
     try:
         assert isinstance(front, tlschild._ThreadFront)
         field = front.handshake_field()
@@ -82,7 +82,7 @@ def test_thread_front_relays_for_terraform_only(tmp_path: Path) -> None:
         stranger = certificate.make_identity()
         assert _round_trip(announced, _client(field, stranger, tmp_path), b"hello") == b""
     finally:
-        front.stop(drain_seconds=0.05)
+        front.stop()
         server.close()
 
 
@@ -98,11 +98,11 @@ def test_failed_fork_falls_back_to_a_thread(
     terraform = certificate.make_identity()
     announced, backend = str(tmp_path / "plugin.sock"), str(tmp_path / "grpc.sock")
     server = _echo_backend(backend)
-    front = tlschild.start(announced, backend, terraform.cert_pem.decode())
+    front = tlschild.start(announced, backend, terraform.cert_pem.decode(), lambda: None)
     try:
         assert isinstance(front, tlschild._ThreadFront)
         ctx = _client(front.handshake_field(), terraform, tmp_path)
         assert _round_trip(announced, ctx, b"ping") == b"PING"
     finally:
-        front.stop(drain_seconds=0.05)
+        front.stop()
         server.close()

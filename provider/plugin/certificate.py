@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import datetime
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Object identifiers, already DER-encoded (tag 06, length, value).
 OID_EC_PUBLIC_KEY = bytes.fromhex("06072a8648ce3d0201")  # 1.2.840.10045.2.1
@@ -28,14 +28,14 @@ OID_SERVER_AUTH = bytes.fromhex("06082b06010505070301")  # 1.3.6.1.5.5.7.3.1
 OID_CLIENT_AUTH = bytes.fromhex("06082b06010505070302")  # 1.3.6.1.5.5.7.3.2
 
 VALIDITY = datetime.timedelta(days=365)
-BACKDATE = datetime.timedelta(seconds=30)  # clocks of parent and child may differ a little
+BACKDATE = datetime.timedelta(seconds=30)  # as go-plugin does: valid already, to the second
 
 
 @dataclass(frozen=True)
 class Identity:
     cert_der: bytes
     cert_pem: bytes
-    key_pem: bytes
+    key_pem: bytes = field(repr=False)  # never in a log line or a traceback
 
     def handshake_field(self) -> str:
         """The certificate as go-plugin reads it: DER in base64 without padding."""
@@ -137,6 +137,8 @@ def extension(oid: bytes, value: bytes, critical: bool = False) -> bytes:
 
 def asn1_time(moment: datetime.datetime) -> bytes:
     """UTCTime up to 2049, GeneralizedTime after, as RFC 5280 requires."""
+    if moment.tzinfo is None:
+        raise ValueError("certificate times must be timezone-aware")
     moment = moment.astimezone(datetime.UTC)
     if moment.year < 2050:
         return tlv(0x17, moment.strftime("%y%m%d%H%M%SZ").encode())

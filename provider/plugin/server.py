@@ -88,14 +88,19 @@ def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logs.configure(options.name, env)
 
-    folder = tempfile.mkdtemp(prefix="tfplugin-", dir=env.get("PLUGIN_UNIX_SOCKET_DIR") or None)
-    os.chmod(folder, 0o700)
+    try:
+        folder = tempfile.mkdtemp(prefix="tfplugin-", dir=env.get("PLUGIN_UNIX_SOCKET_DIR") or None)
+        os.chmod(folder, 0o700)
+    except OSError as exc:
+        sys.stderr.write(f"{options.name}: could not start serving: no socket folder: {exc}\n")
+        return 1
     announced = os.path.join(folder, "plugin.sock")
     client_cert = env.get("PLUGIN_CLIENT_CERT", "").strip()
 
     stopped = threading.Event()
     front = None
     server = None
+    serving = False
     code = 0
     try:
         grpc_path = os.path.join(folder, "grpc.sock") if client_cert else announced
@@ -103,7 +108,7 @@ def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
             # First, before grpcio is loaded: the front may fork, and sets up beside us.
             from . import tlschild
 
-            front = tlschild.start(announced, grpc_path, client_cert)
+            front = tlschild.start(announced, grpc_path, client_cert, on_failure=stopped.set)
         server = _grpc_server(make_servicer(), options, stopped)
         server.add_insecure_port("unix:" + grpc_path)
         server.start()
@@ -112,6 +117,7 @@ def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
         out = sys.stdout
         out.write(line)
         out.flush()
+        serving = True
         # Nothing else may reach stdout: stray prints go to the log stream instead.
         sys.stdout = sys.stderr
         gc.freeze()
@@ -120,11 +126,16 @@ def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
 
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())
         stopped.wait()
+        failure = front.failure() if front is not None else None
+        if failure:
+            sys.stderr.write(f"{options.name}: {failure}\n")
+            code = 1
         log.debug("shutting down")
     except Exception as exc:
-        # Before the handshake line: Terraform reports that the plugin exited; this says why,
-        # in one line rather than a traceback.
-        sys.stderr.write(f"{options.name}: could not start serving: {exc}\n")
+        # Terraform reports that the plugin exited; this line says why, not a traceback.
+        what = "stopped serving" if serving else "could not start serving"
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        sys.stderr.write(f"{options.name}: {what}: {text}\n")
         code = 1
     finally:
         # gRPC first, with a short grace so the Shutdown answer itself still goes out; then
@@ -132,7 +143,7 @@ def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
         if server is not None:
             server.stop(grace=0.3).wait(1.0)
         if front is not None:
-            front.stop(drain_seconds=0.05)
+            front.stop()
         shutil.rmtree(folder, ignore_errors=True)
     sys.stderr.flush()
     return code

@@ -18,29 +18,39 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 log = logging.getLogger("plugin.mtls")
 
-WAIT_FOR_CHILD = 5.0  # seconds the parent waits for the child's certificate
-EXIT_GRACE = 0.3  # seconds the parent waits for the child to exit after closing the pipe
+WAIT_FOR_CHILD = 10.0  # seconds the parent waits for the child's certificate
+DRAIN_SECONDS = 0.05  # how long relays may still run once the provider stops
+EXIT_GRACE = 0.3  # seconds more the parent waits for the child before killing it
 
 
 class Front(Protocol):
     def handshake_field(self) -> str: ...
 
-    def stop(self, drain_seconds: float = 0.0) -> None: ...
+    def failure(self) -> str | None:
+        """Why the front stopped on its own while serving, or None."""
+        ...
+
+    def stop(self) -> None: ...
 
 
-def start(announced: str, backend: str, client_cert_pem: str) -> Front:
+def start(
+    announced: str, backend: str, client_cert_pem: str, on_failure: Callable[[], None]
+) -> Front:
     """Starts the TLS front on ``announced`` relaying to ``backend`` (which may not be
-    listening yet: Terraform dials only after the handshake line)."""
+    listening yet: Terraform dials only after the handshake line). ``on_failure`` is called
+    if the front stops on its own: without it no call from Terraform can reach us."""
     if "grpc" not in sys.modules and threading.active_count() == 1 and hasattr(os, "fork"):
         try:
-            return _ChildFront(announced, backend, client_cert_pem)
+            return _ChildFront(announced, backend, client_cert_pem, on_failure)
         except OSError as exc:  # no process to spare: the thread does the same job
             log.debug("tls front: fork failed (%s); running it on a thread", exc)
     return _ThreadFront(announced, backend, client_cert_pem)
@@ -59,18 +69,26 @@ class _ThreadFront:
     def handshake_field(self) -> str:
         return self.field
 
-    def stop(self, drain_seconds: float = 0.0) -> None:
-        self.front.stop(drain_seconds)
+    def failure(self) -> str | None:
+        return None
+
+    def stop(self) -> None:
+        self.front.stop(DRAIN_SECONDS)
 
 
 class _ChildFront:
-    def __init__(self, announced: str, backend: str, client_cert_pem: str) -> None:
-        report_r, report_w = os.pipe()  # child -> parent: the certificate, or an error
-        control_r, control_w = os.pipe()  # parent -> child: closed when the child must go
+    def __init__(
+        self, announced: str, backend: str, client_cert_pem: str, on_failure: Callable[[], None]
+    ) -> None:
+        fds: list[int] = []
         try:
+            report_r, report_w = os.pipe()  # child -> parent: the certificate, or an error
+            fds += (report_r, report_w)
+            control_r, control_w = os.pipe()  # parent -> child: closed when the child must go
+            fds += (control_r, control_w)
             pid = os.fork()
         except OSError:
-            for fd in (report_r, report_w, control_r, control_w):
+            for fd in fds:
                 os.close(fd)
             raise
         if pid == 0:  # the child
@@ -85,29 +103,67 @@ class _ChildFront:
         os.close(control_r)
         self.pid = pid
         self._report = report_r
-        self._control = control_w
+        self._control: int | None = control_w
         self._field: str | None = None
+        self._on_failure = on_failure
+        self._status: int | None = None
+        self._exited = threading.Event()
+        threading.Thread(target=self._reap, name="tls-front-reaper", daemon=True).start()
+
+    def _reap(self) -> None:
+        """Waits for the child; its end while we still serve is a failure worth a word."""
+        try:
+            _, status = os.waitpid(self.pid, 0)
+            self._status = status
+        except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): it is gone all the same
+            self._status = -1
+        self._exited.set()
+        if self._control is not None and self._field is not None:
+            log.error("tls front: %s", self.failure())
+            self._on_failure()
 
     def handshake_field(self) -> str:
         """The child's certificate, once it is listening; raises if it could not start."""
         if self._field is None:
-            data = _read_all(self._report, WAIT_FOR_CHILD)
-            os.close(self._report)
+            try:
+                data = _read_all(self._report, WAIT_FOR_CHILD)
+            finally:
+                os.close(self._report)
             if not data.startswith(b"C"):
                 message = data[1:].decode(errors="replace") or "it exited without a word"
                 raise RuntimeError(f"the TLS front could not start: {message}")
             self._field = data[1:].decode()
+            if self._exited.is_set():  # started, then died before we looked
+                raise RuntimeError(self.failure() or "the TLS front stopped")
         return self._field
 
-    def stop(self, drain_seconds: float = 0.0) -> None:
-        os.close(self._control)
-        deadline = time.monotonic() + drain_seconds + EXIT_GRACE
-        while time.monotonic() < deadline:
-            done, _ = os.waitpid(self.pid, os.WNOHANG)
-            if done:
-                return
-            time.sleep(0.002)
-        log.debug("tls front: child still running at exit")
+    def failure(self) -> str | None:
+        if not self._exited.is_set() or self._control is None:
+            return None
+        status = self._status if self._status is not None else -1
+        if status >= 0 and os.WIFSIGNALED(status):
+            how = f"killed by signal {os.WTERMSIG(status)}"
+        elif status >= 0:
+            how = f"exit status {os.waitstatus_to_exitcode(status)}"
+        else:
+            how = "status unknown"
+        return f"the TLS front process stopped ({how}); Terraform's calls cannot reach us"
+
+    def stop(self) -> None:
+        """Closes the control pipe (the child drains its relays, then exits); a child that
+        is still there after a grace period is killed: it holds Terraform's stderr, and
+        go-plugin waits for that to close."""
+        control, self._control = self._control, None
+        if control is not None:
+            os.close(control)
+        if self._exited.wait(DRAIN_SECONDS + EXIT_GRACE):
+            return
+        log.debug("tls front: child still running at exit; killing it")
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        self._exited.wait(1.0)
 
 
 def _child(announced: str, backend: str, client_cert_pem: str, report: int, control: int) -> int:
@@ -138,7 +194,7 @@ def _child(announced: str, backend: str, client_cert_pem: str, report: int, cont
         gc.enable()
 
     try:
-        front.serve_until_closed(control, listening, drain_seconds=0.05)
+        front.serve_until_closed(control, listening, drain_seconds=DRAIN_SECONDS)
     except Exception as exc:
         if not reported:
             os.write(report, b"E" + f"{type(exc).__name__}: {exc}".encode())
