@@ -17,6 +17,7 @@ import ssl
 import subprocess
 import sys
 import time
+from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,17 +45,24 @@ def get_provider_schema(request, context):
     return b""
 
 
+def get_metadata(request, context):
+    return b""
+
+
 folder = tempfile.mkdtemp(prefix="bench-floor-")
 path = os.path.join(folder, "plugin.sock")
 server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
 server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
     "tfplugin6.Provider",
-    {"GetProviderSchema": grpc.unary_unary_rpc_method_handler(get_provider_schema)}),))
+    {"GetProviderSchema": grpc.unary_unary_rpc_method_handler(get_provider_schema),
+     "GetMetadata": grpc.unary_unary_rpc_method_handler(get_metadata)}),))
 server.add_insecure_port("unix:" + path)
 server.start()
 sys.stdout.write(f"1|6|unix|{path}|grpc|\\n")
 sys.stdout.flush()
 answered.wait(30)
+if os.environ.get("BENCH_FLOOR_SERVE"):
+    threading.Event().wait(600)  # serving calls until killed
 server.stop(grace=0.2).wait(1)
 shutil.rmtree(folder, ignore_errors=True)
 """
@@ -172,3 +180,53 @@ class ColdStart:
                 proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+def cpu_of_tree(pid: int) -> float:
+    """CPU seconds of ``pid`` and of its child processes (a provider's TLS front)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        kids = [int(k) for k in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        kids = []
+    for p in (pid, *kids):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def call_cost(cold: ColdStart, executable: Path, mutual_tls: bool, calls: int = 2000) -> float:
+    """CPU seconds per ``GetMetadata`` call (the cheapest RPC: what a call costs before any
+    provider logic), for the plugin and its children, with 10 calls in flight as Terraform's
+    default parallelism has."""
+    env = {**cold._env(mutual_tls), "BENCH_FLOOR_SERVE": "1"}
+    with cold.stderr_path.open("ab") as err:
+        proc = subprocess.Popen(
+            [str(executable)], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
+        )
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], HANDSHAKE_TIMEOUT)
+        if not ready:
+            raise RuntimeError(f"{executable}: no handshake line in {HANDSHAKE_TIMEOUT} s")
+        fields = proc.stdout.readline().decode().rstrip("\n").split("|")
+        request = cold.tfplugin6_pb2.GetMetadata.Request()
+        with cold._channel(fields) as channel:
+            stub = cold.tfplugin6_pb2_grpc.ProviderStub(channel)
+            stub.GetProviderSchema(cold.tfplugin6_pb2.GetProviderSchema.Request(), timeout=30)
+            for _ in range(100):  # warm-up: thread pools, caches
+                stub.GetMetadata(request, timeout=30)
+            before = cpu_of_tree(proc.pid)
+            with futures.ThreadPoolExecutor(10) as pool:
+                list(pool.map(lambda _: stub.GetMetadata(request, timeout=30), range(calls)))
+            after = cpu_of_tree(proc.pid)
+        return (after - before) / calls
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
