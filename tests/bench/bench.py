@@ -476,7 +476,7 @@ def build_table(opts: Options, results: Results) -> Table:
                 f"{stat.median * 1e6:.0f} us",
                 f"{stat.min * 1e6:.0f} us",
                 f"{stat.max * 1e6:.0f} us",
-                note="GetMetadata, 10 in flight; the process and its TLS front",
+                note="GetMetadata, 10 in flight; CPU of the process and its children (a TLS front)",
             )
         )
 
