@@ -136,10 +136,11 @@ class ColdStart:
             target, creds, options=[("grpc.ssl_target_name_override", "localhost")]
         )
 
-    def sample(self, executable: Path, mutual_tls: bool, shutdown: bool) -> ColdSample:
-        """One start. ``shutdown``: end it with GRPCController.Shutdown, as Terraform does
-        (the floor script ends by itself after its one call)."""
-        env = self._env(mutual_tls)
+    def launch(
+        self, executable: Path, env: dict[str, str]
+    ) -> tuple[subprocess.Popen[bytes], list[str], float]:
+        """Starts ``executable`` as go-plugin does and reads its handshake line: the process,
+        the line's fields, and when the exec happened (``time.perf_counter``)."""
         with self.stderr_path.open("ab") as err:
             start = time.perf_counter()
             proc = subprocess.Popen(
@@ -155,12 +156,22 @@ class ColdStart:
             if not ready:
                 raise RuntimeError(f"{executable}: no handshake line in {HANDSHAKE_TIMEOUT} s")
             line = proc.stdout.readline().decode()
-            handshake = time.perf_counter() - start
             fields = line.rstrip("\n").split("|")
             if len(fields) != 6 or fields[:3] != ["1", "6", "unix"]:
                 raise RuntimeError(f"{executable}: unexpected handshake line {line!r}")
-            if mutual_tls and not fields[5]:
+            if "PLUGIN_CLIENT_CERT" in env and not fields[5]:
                 raise RuntimeError(f"{executable}: no server certificate with mutual TLS")
+        except BaseException:
+            _end(proc)
+            raise
+        return proc, fields, start
+
+    def sample(self, executable: Path, mutual_tls: bool, shutdown: bool) -> ColdSample:
+        """One start. ``shutdown``: end it with GRPCController.Shutdown, as Terraform does
+        (the floor script ends by itself after its one call)."""
+        proc, fields, start = self.launch(executable, self._env(mutual_tls))
+        handshake = time.perf_counter() - start
+        try:
             with self._channel(fields) as channel:
                 stub = self.tfplugin6_pb2_grpc.ProviderStub(channel)
                 stub.GetProviderSchema(self.tfplugin6_pb2.GetProviderSchema.Request(), timeout=30)
@@ -175,11 +186,15 @@ class ColdStart:
             exited = time.perf_counter() - answered
             return ColdSample(handshake, first_call, exited)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+            _end(proc)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 def cpu_of_tree(pid: int) -> float:
@@ -204,16 +219,8 @@ def call_cost(cold: ColdStart, executable: Path, mutual_tls: bool, calls: int = 
     provider logic), for the plugin and its children, with 10 calls in flight as Terraform's
     default parallelism has."""
     env = {**cold._env(mutual_tls), "BENCH_FLOOR_SERVE": "1"}
-    with cold.stderr_path.open("ab") as err:
-        proc = subprocess.Popen(
-            [str(executable)], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
-        )
+    proc, fields, _ = cold.launch(executable, env)
     try:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], HANDSHAKE_TIMEOUT)
-        if not ready:
-            raise RuntimeError(f"{executable}: no handshake line in {HANDSHAKE_TIMEOUT} s")
-        fields = proc.stdout.readline().decode().rstrip("\n").split("|")
         request = cold.tfplugin6_pb2.GetMetadata.Request()
         with cold._channel(fields) as channel:
             stub = cold.tfplugin6_pb2_grpc.ProviderStub(channel)
@@ -226,7 +233,4 @@ def call_cost(cold: ColdStart, executable: Path, mutual_tls: bool, calls: int = 
             after = cpu_of_tree(proc.pid)
         return (after - before) / calls
     finally:
-        proc.kill()
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        _end(proc)
