@@ -9,6 +9,8 @@ import socket
 import ssl
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc  # noqa: F401  (loaded, as in a process where forking is unsafe)
@@ -35,6 +37,21 @@ def _echo_backend(path: str) -> socket.socket:
 
     threading.Thread(target=serve, daemon=True).start()
     return server
+
+
+@contextmanager
+def _front_before_echo(
+    tmp: Path, terraform: certificate.Identity
+) -> Iterator[tuple[tlschild.Front, str]]:
+    """A TLS front for ``terraform`` before an echo backend: the front and its socket path."""
+    announced, backend = str(tmp / "plugin.sock"), str(tmp / "grpc.sock")
+    server = _echo_backend(backend)
+    front = tlschild.start(announced, backend, terraform.cert_pem.decode(), lambda: None)
+    try:
+        yield front, announced
+    finally:
+        front.stop()
+        server.close()
 
 
 def _client(field: str, identity: certificate.Identity, tmp: Path) -> ssl.SSLContext:
@@ -71,19 +88,13 @@ def _round_trip(announced: str, ctx: ssl.SSLContext, payload: bytes) -> bytes:
 def test_thread_front_relays_for_terraform_only(tmp_path: Path) -> None:
     assert "grpc" in sys.modules  # as in any process that already loaded grpcio
     terraform = certificate.make_identity()
-    announced, backend = str(tmp_path / "plugin.sock"), str(tmp_path / "grpc.sock")
-    server = _echo_backend(backend)
-    front = tlschild.start(announced, backend, terraform.cert_pem.decode(), lambda: None)
-    try:
+    with _front_before_echo(tmp_path, terraform) as (front, announced):
         assert isinstance(front, tlschild._ThreadFront)
         field = front.handshake_field()
         big = os.urandom(300_000)  # many TLS records each way
         assert _round_trip(announced, _client(field, terraform, tmp_path), big) == big.upper()
         stranger = certificate.make_identity()
         assert _round_trip(announced, _client(field, stranger, tmp_path), b"hello") == b""
-    finally:
-        front.stop()
-        server.close()
 
 
 def test_failed_fork_falls_back_to_a_thread(
@@ -96,13 +107,7 @@ def test_failed_fork_falls_back_to_a_thread(
     monkeypatch.setattr(os, "fork", no_fork)
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     terraform = certificate.make_identity()
-    announced, backend = str(tmp_path / "plugin.sock"), str(tmp_path / "grpc.sock")
-    server = _echo_backend(backend)
-    front = tlschild.start(announced, backend, terraform.cert_pem.decode(), lambda: None)
-    try:
+    with _front_before_echo(tmp_path, terraform) as (front, announced):
         assert isinstance(front, tlschild._ThreadFront)
         ctx = _client(front.handshake_field(), terraform, tmp_path)
         assert _round_trip(announced, ctx, b"ping") == b"PING"
-    finally:
-        front.stop()
-        server.close()

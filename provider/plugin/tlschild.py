@@ -23,7 +23,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .mtls import TLSFront
 
 log = logging.getLogger("plugin.mtls")
 
@@ -56,14 +59,19 @@ def start(
     return _ThreadFront(announced, backend, client_cert_pem)
 
 
+def _make_front(announced: str, backend: str, client_cert_pem: str) -> tuple[TLSFront, str]:
+    """A fresh identity and a front using it, with the handshake line's certificate field."""
+    from . import certificate, mtls
+
+    identity = certificate.make_identity()
+    context = mtls.server_context(identity, client_cert_pem)
+    front = mtls.TLSFront(announced, backend, context, client_cert_pem)
+    return front, identity.handshake_field()
+
+
 class _ThreadFront:
     def __init__(self, announced: str, backend: str, client_cert_pem: str) -> None:
-        from . import certificate, mtls
-
-        identity = certificate.make_identity()
-        context = mtls.server_context(identity, client_cert_pem)
-        self.field = identity.handshake_field()
-        self.front = mtls.TLSFront(announced, backend, context, client_cert_pem)
+        self.front, self.field = _make_front(announced, backend, client_cert_pem)
         self.front.start()
 
     def handshake_field(self) -> str:
@@ -171,16 +179,15 @@ def _child(announced: str, backend: str, client_cert_pem: str, report: int, cont
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
-    try:
-        from . import certificate, mtls
 
-        identity = certificate.make_identity()
-        context = mtls.server_context(identity, client_cert_pem)
-        front = mtls.TLSFront(announced, backend, context, client_cert_pem)
-        field = identity.handshake_field()
-    except Exception as exc:  # told to the parent, which turns it into an exit with a reason
+    def report_error(exc: Exception) -> None:
         os.write(report, b"E" + f"{type(exc).__name__}: {exc}".encode())
         os.close(report)
+
+    try:
+        front, field = _make_front(announced, backend, client_cert_pem)
+    except Exception as exc:  # told to the parent, which turns it into an exit with a reason
+        report_error(exc)
         return 1
 
     reported = False
@@ -197,8 +204,7 @@ def _child(announced: str, backend: str, client_cert_pem: str, report: int, cont
         front.serve_until_closed(control, listening, drain_seconds=DRAIN_SECONDS)
     except Exception as exc:
         if not reported:
-            os.write(report, b"E" + f"{type(exc).__name__}: {exc}".encode())
-            os.close(report)
+            report_error(exc)
         else:  # Terraform's calls fail from here on; the log says why
             log.error("tls front stopped: %s: %s", type(exc).__name__, exc)
         return 1
