@@ -16,6 +16,7 @@ import pytest
 from terraform_provider_connectly.connectly import (
     Conflict,
     ConnectlyClient,
+    ConnectlyError,
     InvalidRequest,
     OperationTimeout,
     RateLimited,
@@ -163,7 +164,8 @@ def test_deadline_stops_retries_with_operation_timeout(emu: Emulator, fake: Fake
     assert err.operation == "list" and err.last_error is not None
     assert str(err).startswith(
         f"Connectly API: timed out on GET /v1/businesses/{BIZ}/webhooks: "
-        "list webhooks did not finish after 1.0s (its deadline was 2.5s)"
+        "list webhooks did not finish after 1.0s (it started 2.5s before the operation's "
+        "deadline)"
     )
     assert "503 Service Unavailable" in str(err)
 
@@ -371,3 +373,41 @@ def test_create_cut_short_by_deadline_says_it_may_exist(emu: Emulator) -> None:
     assert "deadline cut the request short" in str(info.value)
     assert "may have been created" in str(info.value)
     assert len(emu.registrations()) == 1
+
+
+# An API that is not there fails fast; one that asks to wait is waited for (issue 13).
+
+
+def down_policy(fake: FakeTime) -> RetryPolicy:
+    return fake.policy(max_attempts=100, unavailable_attempts=3, unavailable_elapsed=8.0)
+
+
+@pytest.mark.parametrize("status", [502, 504, 503])
+def test_unavailable_statuses_get_the_short_budget(
+    emu: Emulator, fake: FakeTime, status: int
+) -> None:
+    emu.inject(Fault(status=status, endpoint="list", count=50))
+    with make_client(emu, down_policy(fake)) as client, pytest.raises(ConnectlyError) as info:
+        client.list_webhooks(BIZ, deadline=fake.now + 3600)
+    assert emu.counters()["list"] == 3
+    assert "gave up after 3 attempts" in str(info.value)
+    assert "could not be reached" in str(info.value)
+
+
+def test_a_server_asking_to_wait_keeps_the_patient_budget(emu: Emulator, fake: FakeTime) -> None:
+    emu.inject(Fault(status=503, endpoint="list", count=6, retry_after="2"))
+    with make_client(emu, down_policy(fake)) as client:
+        assert client.list_webhooks(BIZ, deadline=fake.now + 3600) == []
+    assert emu.counters()["list"] == 7
+    assert fake.sleeps == [2.0] * 6
+
+
+def test_refused_connections_give_up_after_three_quick_attempts(fake: FakeTime) -> None:
+    with running_emulator() as gone:
+        url = gone.url
+    client = ConnectlyClient(TEST_API_KEY, url, retry=down_policy(fake))
+    with client, pytest.raises(ConnectlyError) as info:
+        client.list_webhooks(BIZ, deadline=fake.now + 3600)
+    assert client.stats["list"] == 3
+    assert "could not connect" in str(info.value) and "gave up after 3 attempts" in str(info.value)
+    assert sum(fake.sleeps) <= 8.0

@@ -245,7 +245,9 @@ def test_taken_topic_names_holder_and_import_command(
     assert result.code == 1
     text = " ".join(result.output.split())
     assert f"already has webhook {holder} (address https://other.example/hook)" in text
-    assert f'terraform import <this resource address> "biz_123/{holder}"' in text
+    assert f'terraform import ADDRESS "biz_123/{holder}"' in text
+    assert "ADDRESS is this resource's address" in text and "<this resource" not in text
+    assert "interrupted" not in text  # a different registration: someone else's
     assert [r["id"] for r in strict_emulator.registrations()] == [holder]
 
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import ConnectlyError, OperationTimeout
+from .errors import ConnectlyError, OperationTimeout, TransportError
 
 __all__ = ["RETRYABLE_STATUSES", "Attempts", "RetryPolicy", "parse_retry_after"]
 
@@ -39,6 +39,12 @@ class RetryPolicy:
 
     max_attempts: int = 5
     max_elapsed: float = 60.0
+    # Failures that say the service is down rather than busy (no connection, no answer, a
+    # 502/504, a 503 without Retry-After) get their own, shorter budget when these are set:
+    # a person waiting on a dead API wants to hear so in seconds, not at the deadline.
+    # A server that asks to wait (429, or 503 with Retry-After) keeps the patient budget.
+    unavailable_attempts: int | None = None
+    unavailable_elapsed: float | None = None
     base_delay: float = 0.5
     max_delay: float = 20.0
     jitter: bool = True
@@ -93,6 +99,7 @@ class Attempts:
         self.path = path
         self.started = policy.clock()
         self.count = 0
+        self.unavailable = 0
         self.last_error: ConnectlyError | None = None
 
     def elapsed(self) -> float:
@@ -110,7 +117,9 @@ class Attempts:
     def timeout(self, reason: str = "") -> OperationTimeout:
         budget = ""
         if self.deadline is not None:
-            budget = f" (its deadline was {self.deadline - self.started:.1f}s)"
+            budget = (
+                f" (it started {self.deadline - self.started:.1f}s before the operation's deadline)"
+            )
         message = (
             f"{self.description} did not finish after {self.elapsed():.1f}s{budget}, "
             f"{self.count} attempt{'s' if self.count != 1 else ''}"
@@ -135,7 +144,26 @@ class Attempts:
         if self.count >= policy.max_attempts:
             error.hint = f"gave up after {self.count} attempts"
             raise error
-        delay = error.retry_after if error.retry_after is not None else policy.backoff(self.count)
+        if _unavailable(error):
+            self.unavailable += 1
+            limit, budget = policy.unavailable_attempts, policy.unavailable_elapsed
+            if limit is not None and self.unavailable >= limit:
+                error.hint = (
+                    f"gave up after {self.count} attempts in {self.elapsed():.1f}s: "
+                    "Connectly could not be reached"
+                )
+                raise error
+            delay = policy.backoff(self.unavailable)
+            if budget is not None and self.elapsed() + delay > budget:
+                error.hint = (
+                    f"gave up after {self.count} attempts in {self.elapsed():.1f}s: "
+                    "Connectly could not be reached"
+                )
+                raise error
+        else:
+            delay = (
+                error.retry_after if error.retry_after is not None else policy.backoff(self.count)
+            )
         if self.elapsed() + delay > policy.max_elapsed:
             why = (
                 f"the server asked to wait {delay:.0f}s"
@@ -150,3 +178,12 @@ class Attempts:
         if self.deadline is not None and policy.clock() + delay >= self.deadline:
             raise self.timeout(f"the next retry (in {delay:.1f}s) would start after the deadline")
         policy.sleep(delay)
+
+
+def _unavailable(error: ConnectlyError) -> bool:
+    """The service is not there (or not answering), as opposed to asking us to wait."""
+    if isinstance(error, TransportError):
+        return True
+    if error.status == 503:
+        return error.retry_after is None
+    return error.status in (502, 504)

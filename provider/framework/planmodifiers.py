@@ -16,8 +16,10 @@ class UseStateForUnknown:
     apply shows no changes and an id stays known across plans.
     """
 
-    description: str = "Once known, plans show this value instead of (known after apply)."
+    description: str = "Once known, plans show the value instead of (known after apply)"
     phase: str = "value"
+    # The same sentence for every attribute using it: documentation says it once.
+    documented_once: bool = True
 
     def __call__(self, plan: AttributePlan) -> None:
         if plan.creating or plan.planned is not UNKNOWN or plan.config is UNKNOWN:

@@ -11,22 +11,46 @@ from ..plugin.codec import Path
 from .diagnostics import Diagnostics
 from .schema import Attribute, NestedAttributes
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
-_UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+# Go's time.ParseDuration: an optional sign, then one or more decimal numbers each with a
+# unit ("1h30m", "1.5h", ".5s", "500ms", "2us"); a bare "0" is zero.
+_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+_UNIT = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "\u00b5s": 1e-6,
+    "\u03bcs": 1e-6,
+    "ms": 0.001,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
 
 
-def parse_duration(text: str) -> float | None:
-    """Seconds in a Go-style duration ("90s", "5m", "1h30m"); None when it is not one."""
-    text = text.strip()
-    if not text:
+def parse_go_duration(text: str) -> float | None:
+    """Seconds in a duration as Go's ``time.ParseDuration`` reads it (the Go framework's
+    timeouts use it), negative and zero included; None when the text is not a duration."""
+    body = text
+    sign = 1.0
+    if body[:1] in "+-" and body:
+        sign = -1.0 if body[0] == "-" else 1.0
+        body = body[1:]
+    if body == "0":
+        return 0.0
+    if not body:
         return None
     pos, total = 0, 0.0
-    for match in _PART.finditer(text):
+    for match in _PART.finditer(body):
         if match.start() != pos:
             return None
         total += float(match.group(1)) * _UNIT[match.group(2)]
         pos = match.end()
-    return total if pos == len(text) and total > 0 else None
+    return sign * total if pos == len(body) and pos > 0 else None
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in a usable timeout: a Go duration longer than zero; None otherwise."""
+    seconds = parse_go_duration(text)
+    return seconds if seconds is not None and seconds > 0 else None
 
 
 @dataclass(frozen=True)
@@ -34,11 +58,21 @@ class Duration:
     description: str = 'a duration such as "30s", "5m" or "1h30m"'
 
     def __call__(self, value: Any, path: Path, diags: Diagnostics) -> None:
-        if isinstance(value, str) and parse_duration(value) is None:
+        if not isinstance(value, str):
+            return
+        seconds = parse_go_duration(value)
+        if seconds is None:
             diags.error(
                 "Invalid duration",
-                f'"{value}" is not a duration; use a number with a unit, such as "30s", '
-                '"5m" or "1h30m".',
+                f'"{value}" is not a duration: use numbers with units, such as "30s", '
+                '"500ms", "5m" or "1h30m" (units ns, us, ms, s, m, h).',
+                path,
+            )
+        elif seconds <= 0:
+            diags.error(
+                "Timeout must be longer than zero",
+                f'"{value}" would end the operation before it starts; give a positive '
+                'duration such as "30s", or leave this timeout out for its default.',
                 path,
             )
 

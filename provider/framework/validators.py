@@ -6,6 +6,8 @@ known), and they report with the attribute path so Terraform can point at the li
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,23 +74,73 @@ class NoControlCharacters:
             )
 
 
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?")
+
+
+def _url_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an absolute http(s) URL, or None when it can be one."""
+    if any(ch.isspace() for ch in value):
+        return "it contains white space (write a space in a path as %20)"
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # reading it checks the range: ValueError above 65535
+    except ValueError as exc:
+        return f"it cannot be parsed ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "it does not start with http:// or https://"
+    host = parts.hostname
+    if not host:
+        return "it names no host"
+    if port == 0:
+        return "port 0 cannot receive connections"
+    if ":" in host:  # an IPv6 literal: urlsplit took it from between brackets
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return f"[{host}] is not an IPv6 address"
+        return None
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"{host!r} is not a valid host name"
+    labels = ascii_host.rstrip(".").split(".")
+    if not all(_HOST_NAME.fullmatch(label) for label in labels):
+        return f"{host!r} is not a valid host name"
+    return None
+
+
 @dataclass(frozen=True)
 class HttpUrl:
-    description: str = "an absolute `http://` or `https://` URL"
+    """An absolute http(s) URL: a scheme, a valid host (name, IPv4 or bracketed IPv6), a port
+    within 1..65535, no white space. With ``prefer_https``, plain ``http`` is accepted with a
+    warning: the API asks for a publicly reachable HTTPS URL, but local receivers (and the
+    emulator) speak plain http."""
+
+    prefer_https: bool = False
+
+    @property
+    def description(self) -> str:
+        if self.prefer_https:
+            return "an absolute `https://` URL (`http://` is accepted with a warning)"
+        return "an absolute `http://` or `https://` URL"
 
     def __call__(self, value: Any, path: Path, diags: Diagnostics) -> None:
         if not isinstance(value, str):
             return
-        try:
-            parts = urlsplit(value)
-            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-        except ValueError:
-            ok = False
-        if not ok or value != value.strip():
+        problem = _url_problem(value)
+        if problem is not None:
             diags.error(
                 "Invalid URL",
-                f"{_show(value)} is not an absolute http(s) URL, such as "
+                f"{_show(value)} is not an absolute http(s) URL: {problem}. Use one such as "
                 '"https://example.com/hooks/messages".',
+                path,
+            )
+        elif self.prefer_https and value[:7].lower() == "http://":
+            diags.warning(
+                "Plain http address",
+                f"{_show(value)} is not encrypted: Connectly asks for a publicly reachable "
+                "HTTPS URL, and events sent over plain http can be read on the way. Plain "
+                "http is fine for a local receiver or the emulator.",
                 path,
             )
 
@@ -115,6 +167,15 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + '..."'
 
 
+def must_clause(phrase: str) -> str:
+    """A validator's phrase as a rule: "one of `a`, `b`" reads "must be one of `a`, `b`";
+    a phrase that already states a rule ("must not be empty", "every element ...") is kept."""
+    phrase = phrase.strip().rstrip(".")
+    if phrase.lower().startswith(("must ", "every element ")):
+        return phrase
+    return "must be " + phrase
+
+
 @dataclass(frozen=True)
 class EachElement:
     """Applies validators to every element of a list or set (reported at the collection)."""
@@ -123,7 +184,9 @@ class EachElement:
 
     @property
     def description(self) -> str:
-        return "each element " + ", ".join(v.description for v in self.validators)
+        rules = [must_clause(v.description) for v in self.validators]
+        joined = ", ".join(rules[:-1]) + " and " + rules[-1] if len(rules) > 1 else rules[0]
+        return "every element " + joined
 
     def __call__(self, value: Any, path: Path, diags: Diagnostics) -> None:
         if isinstance(value, list):

@@ -13,27 +13,58 @@ _ADVICE = {
     "Unauthorized": "Check the API key: the provider's api_key or CONNECTLY_API_KEY.",
     "RateLimited": "Connectly is rate limiting these requests; try again later or lower "
     "-parallelism.",
-    "OperationTimeout": "Raise the matching value in this resource's timeouts, or try again.",
-    "TransportError": "Check base_url and the network path to Connectly.",
     "ServerError": "Connectly had a problem; try again. If it persists, contact Connectly "
     "support with the trace id.",
 }
 
 
-def api_error(operation: str, error: ConnectlyError, state: Any) -> DiagnosticError:
+def api_error(
+    operation: str,
+    error: ConnectlyError,
+    state: Any,
+    *,
+    timeout: tuple[str, float] | None = None,
+    base_url: str | None = None,
+) -> DiagnosticError:
+    """The diagnostic for a failed API call. ``timeout`` is the resource's own time limit for
+    this operation (its ``timeouts`` key and seconds), where it has one: only then does the
+    advice point at ``timeouts``."""
     where = ""
     if isinstance(state, dict) and isinstance(state.get("id"), str):
         where = f" webhook {state['id']} in business {state.get('business_id')}"
     elif isinstance(state, dict) and isinstance(state.get("business_id"), str):
         where = f" webhook in business {state['business_id']}"
-    advice = next(
-        (text for name, text in _ADVICE.items() if _is(error, name)),
-        "",
-    )
+    if _is(error, "OperationTimeout"):
+        if timeout is not None:
+            key, seconds = timeout
+            advice = (
+                f"The {key} timeout of this resource ({_seconds(seconds)}) ran out. Raise "
+                f"timeouts.{key} if Connectly needs longer, or try again."
+            )
+        else:
+            advice = "Connectly did not answer in time; try again."
+        last = getattr(error, "last_error", None)
+        if isinstance(last, Exception) and _is(last, "TransportError"):
+            advice += " " + _network_advice(base_url)
+    elif _is(error, "TransportError"):
+        advice = _network_advice(base_url)
+    else:
+        advice = next((text for name, text in _ADVICE.items() if _is(error, name)), "")
     detail = str(error)
     if advice:
         detail += "\n\n" + advice
     return DiagnosticError(f"Could not {operation}{where}", detail)
+
+
+def _network_advice(base_url: str | None) -> str:
+    at = f" ({base_url})" if base_url else ""
+    return f"Check that Connectly is reachable at base_url{at}, and the network path to it."
+
+
+def _seconds(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{int(seconds // 60)}m"
+    return f"{seconds:g}s"
 
 
 def _is(error: Exception, name: str) -> bool:

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from ..connectly.client import ConnectlyClient
 
 DEFAULT_BASE_URL = "https://api.connectly.ai"
+# How long a command keeps trying an API that does not answer at all (connection refused, no
+# such host, 502/504, 503 without Retry-After) before it says so.
+UNAVAILABLE_ATTEMPTS = 3
+UNAVAILABLE_SECONDS = 8.0
 
 SCHEMA = Schema(
     Block(
@@ -99,9 +103,16 @@ class ProviderData:
                     # Plain http (a local emulator) has no TLS to verify: skip loading the
                     # system's CA store, which costs a noticeable part of a short run.
                     verify=self.verify if self.base_url.startswith("https:") else False,
-                    # Bounded by time rather than by count: each resource's timeouts (and
-                    # this budget) decide when to give up, as in Go providers.
-                    retry=RetryPolicy(max_attempts=100, max_elapsed=3600.0, sleep=self._sleep),
+                    # A server that asks to wait is waited for until the operation's own
+                    # deadline (each resource's timeouts), as in Go providers; one that is not
+                    # there fails within seconds: three quick attempts at most.
+                    retry=RetryPolicy(
+                        max_attempts=100,
+                        max_elapsed=3600.0,
+                        unavailable_attempts=UNAVAILABLE_ATTEMPTS,
+                        unavailable_elapsed=UNAVAILABLE_SECONDS,
+                        sleep=self._sleep,
+                    ),
                 )
             return self._client
 

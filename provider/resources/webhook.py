@@ -50,7 +50,7 @@ from ..framework.validators import (
 from .errors import api_error
 
 if TYPE_CHECKING:
-    from ..connectly.models import Webhook, WebhookConfiguration
+    from ..connectly.models import Webhook, WebhookConfiguration, WebhookSpec
     from .provider import ProviderData
 
 from .provider import Interrupted
@@ -92,13 +92,13 @@ WEBENGAGE = NestedAttributes(
             cty.STRING,
             optional=True,
             description="Webengage webhook URL.",
-            validators=(HttpUrl(), *_TEXT),
+            validators=(HttpUrl(prefer_https=True), *_TEXT),
         ),
     },
 )
 
 FILTER = NestedAttributes(
-    "list",
+    "set",
     {
         "field": Attribute(
             cty.STRING,
@@ -122,16 +122,17 @@ CONFIGURATION = NestedAttributes(
             cty.BOOL,
             optional=True,
             computed=True,
-            description="Also deliver the business's own outbound messages. "
-            "Server default when unset.",
-            plan_modifiers=(UseStateForUnknown(),),
+            default=False,
+            description="Also deliver the business's own outbound messages. Defaults to "
+            "`false`, the API's default: removing it turns echo off again.",
         ),
         "channel_types": Attribute(
             cty.Set(cty.STRING),
             optional=True,
             computed=True,
-            description="Channels to deliver, such as `whatsapp` and `sms`. "
-            "Server default when unset. Cannot be empty: the API stores no empty list.",
+            description="Channels to deliver, such as `whatsapp` and `sms`. Server default "
+            "when unset. Cannot be empty: the API stores no empty list, so it has no way back "
+            "to its default either, and removing `channel_types` keeps the current channels.",
             validators=(
                 EachElement((NotBlank(), NoControlCharacters(), MaxLength(64))),
                 SizeAtLeast(
@@ -146,15 +147,17 @@ CONFIGURATION = NestedAttributes(
             nested=FILTER,
             optional=True,
             computed=True,
-            description="Deliver only events that match every filter.",
-            plan_modifiers=(UseStateForUnknown(),),
+            default=[],
+            description="Deliver only events that match every filter. A set: every filter "
+            "must match, so their order means nothing. Defaults to none: removing `filters` "
+            "clears them.",
         ),
         "webengage_configuration": Attribute(
             nested=WEBENGAGE,
             optional=True,
             computed=True,
-            description='Settings for `type = "webengage"` only. Left out, the server\'s '
-            "settings are kept.",
+            description='Settings for `type = "webengage"` only (null for other types). Left '
+            "out, the server's settings are kept.",
             plan_modifiers=(UseStateForUnknown(),),
         ),
     },
@@ -188,8 +191,9 @@ SCHEMA = Schema(
             "address": Attribute(
                 cty.STRING,
                 required=True,
-                description="The absolute http(s) URL that receives the events. Updated in place.",
-                validators=(HttpUrl(), *_TEXT),
+                description="The absolute https URL that receives the events (plain http gets a "
+                "warning). Updated in place.",
+                validators=(HttpUrl(prefer_https=True), *_TEXT),
             ),
             "type": Attribute(
                 cty.STRING,
@@ -213,7 +217,9 @@ SCHEMA = Schema(
         },
         description="A Connectly webhook registration: where Connectly delivers the events of "
         "one topic for one business.",
-    )
+    ),
+    # 1: configuration.filters became a set (version 0 stored a list).
+    version=1,
 )
 
 IDENTITY = IdentitySchema(
@@ -234,6 +240,12 @@ IDENTITY = IdentitySchema(
 # did not say), so that a configured type different from it is recorded in place instead of
 # replacing a webhook that may well have that type already.
 _TYPE_ASSUMED = "type_assumed"
+_CBD_ADVICE = (
+    "Connectly allows one webhook per topic, so the new webhook can only be created after "
+    "the old one is deleted, which is Terraform's default order. With lifecycle "
+    "create_before_destroy the create is refused (the topic is taken): remove "
+    "create_before_destroy from this resource."
+)
 
 
 def _private(raw: bytes) -> dict[str, Any]:
@@ -248,9 +260,19 @@ def _pack(private: dict[str, Any]) -> bytes:
     return json.dumps(private, sort_keys=True).encode() if private else b""
 
 
-def _deadline(state: Any, operation: str) -> float:
+def _timeout(state: Any, operation: str) -> tuple[str, float]:
+    """The operation's ``timeouts`` key and its seconds (configured, else the default)."""
     timeouts = state.get("timeouts") if isinstance(state, dict) else None
-    return time.monotonic() + seconds_for(timeouts, operation, TIMEOUT_DEFAULTS[operation])
+    return operation, seconds_for(timeouts, operation, TIMEOUT_DEFAULTS[operation])
+
+
+def _deadline(state: Any, operation: str) -> float:
+    return time.monotonic() + _timeout(state, operation)[1]
+
+
+def _url(ctx: Any) -> str | None:
+    data = ctx.provider_data
+    return data.base_url if data is not None else None
 
 
 def _data(ctx: Any) -> ProviderData:
@@ -304,13 +326,18 @@ def changed_configuration(planned: Any, prior: Any) -> dict[str, Any]:
         if value is UNKNOWN or value is None:
             continue
         before = prior.get(key)
-        if key == "channel_types" and isinstance(value, list) and isinstance(before, list):
-            same = sorted(value) == sorted(before)
+        if key in ("channel_types", "filters") and isinstance(value, list):
+            # Sets: the order Terraform or the API list them in means nothing.
+            same = isinstance(before, list) and _as_set(value) == _as_set(before)
         else:
             same = value == before
         if not same:
             changed[key] = value
     return changed
+
+
+def _as_set(items: list[Any]) -> list[str]:
+    return sorted(json.dumps(item, sort_keys=True) for item in items)
 
 
 def configuration_from_api(observed: WebhookConfiguration | None, kept: Any) -> Any:
@@ -423,6 +450,19 @@ class WebhookResource(Resource):
     def identity_of(self, state: Any) -> dict[str, Any] | None:
         return {"business_id": state.get("business_id"), "id": state.get("id")}
 
+    def upgrade_state(self, version: int, state: dict[str, Any]) -> dict[str, Any]:
+        """Version 0 stored configuration.filters as a list; a set holds each filter once."""
+        configuration = state.get("configuration")
+        if not isinstance(configuration, dict):
+            return state
+        filters = configuration.get("filters")
+        if isinstance(filters, list):
+            unique: dict[str, Any] = {}
+            for item in filters:
+                unique.setdefault(json.dumps(item, sort_keys=True), item)
+            configuration["filters"] = list(unique.values())
+        return state
+
     # ----------------------------------------------------------------- validate
 
     def validate(self, ctx: ValidateContext) -> None:
@@ -462,7 +502,11 @@ class WebhookResource(Resource):
                 )
                 return
             ctx.planned["business_id"] = default
-        assumed = ctx.prior is not None and _private(ctx.private).get(_TYPE_ASSUMED)
+        private = _private(ctx.private)
+        _plan_webengage_null_unless_webengage(ctx.planned)
+        if ctx.prior is not None:
+            _refuse_hidden_token_loss(ctx)
+        assumed = ctx.prior is not None and private.get(_TYPE_ASSUMED)
         if assumed and ctx.planned.get("type") != ctx.prior.get("type"):
             # The prior type was a guess (see _TYPE_ASSUMED): adopt the configured one in
             # place. The remote webhook keeps whatever type it has; the API cannot change it.
@@ -471,9 +515,12 @@ class WebhookResource(Resource):
                 "Webhook type recorded, not changed",
                 "This webhook was imported and the API did not report its type; "
                 f'Terraform will record type "{ctx.planned.get("type")}" from your '
-                "configuration without replacing the webhook.",
+                "configuration without replacing the webhook. The type stays marked as "
+                "unconfirmed until the API reports one.",
                 ("type",),
             )
+        elif ctx.prior is not None and ctx.planned.get("type") != ctx.prior.get("type"):
+            _warn_replacement_needs_delete_first(ctx)
 
     # ----------------------------------------------------------------- read
 
@@ -488,7 +535,9 @@ class WebhookResource(Resource):
                 state["business_id"], state["id"], deadline=_deadline(state, "read"), shared=True
             )
         except ConnectlyError as exc:
-            raise api_error("read", exc, state) from None
+            raise api_error(
+                "read", exc, state, timeout=_timeout(state, "read"), base_url=_url(ctx)
+            ) from None
         except Interrupted:
             raise _interrupted("refresh") from None
         if webhook is None:
@@ -530,9 +579,11 @@ class WebhookResource(Resource):
                 preexisting={w.id for w in before if w.topic == spec.topic},
             )
         except Conflict as exc:
-            raise _conflict_error(business_id, spec.topic, exc.existing) from None
+            raise _conflict_error(business_id, spec, exc.existing) from None
         except ConnectlyError as exc:
-            raise api_error("create", exc, planned) from None
+            raise api_error(
+                "create", exc, planned, timeout=_timeout(planned, "create"), base_url=_url(ctx)
+            ) from None
         except Interrupted:
             raise DiagnosticError(
                 "Interrupted",
@@ -547,7 +598,13 @@ class WebhookResource(Resource):
         try:
             after = client.list_webhooks(business_id, deadline=deadline)
         except ConnectlyError as exc:
-            raise api_error("read after create", exc, planned) from None
+            raise api_error(
+                "read after create",
+                exc,
+                planned,
+                timeout=_timeout(planned, "create"),
+                base_url=_url(ctx),
+            ) from None
         except Interrupted:
             # The webhook exists with what we sent; the next refresh fills in the rest.
             ctx.partial_state = None
@@ -596,14 +653,9 @@ class WebhookResource(Resource):
         if changed:
             api_configuration = configuration_to_api(changed, _write_only_token(ctx.config))
             we = api_configuration.webengage_configuration if api_configuration else None
-            if we is not None and not we.webengage_token:
-                ctx.diags.warning(
-                    "Webengage settings sent without a token",
-                    "Connectly replaces webengage_configuration as a whole, and Terraform does "
-                    "not know the token (the API never shows it). Set webengage_token or "
-                    "webengage_token_wo so the token is sent with the other settings.",
-                    ("configuration", "webengage_configuration"),
-                )
+            if we is not None and not we.webengage_token and _may_hold_hidden_token(prior):
+                # The plan refuses this already; never send it even if a plan slipped by.
+                raise _hidden_token_error()
         private = _private(ctx.private)
         try:
             if address is not None or api_configuration is not None:
@@ -622,7 +674,9 @@ class WebhookResource(Resource):
                 "Run terraform apply again to create it anew.",
             ) from None
         except ConnectlyError as exc:
-            raise api_error("update", exc, planned) from None
+            raise api_error(
+                "update", exc, planned, timeout=_timeout(planned, "update"), base_url=_url(ctx)
+            ) from None
         except Interrupted:
             raise _interrupted("update") from None
         if current is None:
@@ -631,8 +685,8 @@ class WebhookResource(Resource):
                 f"Webhook {webhook_id} in business {business_id} was deleted outside Terraform "
                 "during the update. Run terraform apply again to create it anew.",
             )
-        if private.get(_TYPE_ASSUMED):
-            private.pop(_TYPE_ASSUMED)  # the configured type is now what state records
+        # An assumed type stays marked until a listing reports the type: the update did not
+        # change the remote type (the API cannot), it only recorded the configured one.
         observed = state_from_api(current, business_id, planned_known(planned), private)
         ctx.private = _pack(private)
         return overlay_known(planned, observed)
@@ -649,7 +703,9 @@ class WebhookResource(Resource):
                 prior["business_id"], prior["id"], deadline=_deadline(prior, "delete")
             )
         except ConnectlyError as exc:
-            raise api_error("delete", exc, prior) from None
+            raise api_error(
+                "delete", exc, prior, timeout=_timeout(prior, "delete"), base_url=_url(ctx)
+            ) from None
         except Interrupted:
             raise _interrupted("delete") from None
 
@@ -682,7 +738,7 @@ class WebhookResource(Resource):
                 business_id, webhook_id, deadline=time.monotonic() + TIMEOUT_DEFAULTS["read"]
             )
         except ConnectlyError as exc:
-            raise api_error("import", exc, None) from None
+            raise api_error("import", exc, None, base_url=data.base_url) from None
         except Interrupted:
             raise _interrupted("import") from None
         if webhook is None:
@@ -693,6 +749,16 @@ class WebhookResource(Resource):
         private: dict[str, Any] = {}
         state = state_from_api(webhook, business_id, {}, private)
         ctx.private = _pack(private)
+        if private.get(_TYPE_ASSUMED):
+            ctx.diags.warning(
+                "Webhook type not reported",
+                f"Connectly's listing does not say the type of webhook {webhook_id}; Terraform "
+                f'recorded "{state["type"]}" as an assumption (generated configuration shows '
+                "it too). Set type in the configuration to the webhook's real type: until "
+                "the API reports one, a different configured type is recorded in place, "
+                "never by replacing the webhook.",
+                ("type",),
+            )
         return state
 
 
@@ -752,21 +818,157 @@ def _register_secrets(configuration: Any) -> None:
         register_secret(configuration["webengage_configuration"].get("webengage_token"))
 
 
-def _conflict_error(business_id: str, topic: str, existing: Webhook | None) -> DiagnosticError:
-    if existing is None:
-        holder = "another webhook"
-        adopt = f'terraform import <this resource address> "{business_id}/<webhook id>"'
-    else:
-        holder = f"webhook {existing.id} (address {existing.address})"
-        adopt = f'terraform import <this resource address> "{business_id}/{existing.id}"'
+_ADDRESS_NOTE = (
+    'ADDRESS is this resource\'s address, as the line starting with "with" in this error shows it'
+)
+
+
+def _conflict_error(
+    business_id: str, spec: WebhookSpec, existing: Webhook | None
+) -> DiagnosticError:
+    """A 409 on create, told apart by who holds the topic: a registration identical to this
+    one (left by an interrupted apply, or the webhook being replaced under
+    create_before_destroy), or a different one (someone else's)."""
+    topic = spec.topic
+    cbd = (
+        "\n\nIf Terraform is replacing this resource and its lifecycle has "
+        "create_before_destroy, the holder is the webhook being replaced: remove "
+        "create_before_destroy and apply again; nothing was changed."
+    )
+    webhook_id = existing.id if existing is not None else "<webhook id>"
+    adopt = (
+        f'  terraform import ADDRESS "{business_id}/{webhook_id}"\n\n'
+        f"({_ADDRESS_NOTE}), or add an import block with "
+        f'id = "{business_id}/{webhook_id}" and apply.'
+    )
+    if existing is not None and _identical_registration(existing, spec):
+        return DiagnosticError(
+            "Topic already has this webhook",
+            f"Business {business_id} already has webhook {existing.id} for topic "
+            f'"{topic}", with the same address and settings as this resource. It was most '
+            "likely registered by an earlier apply that was interrupted before it could save "
+            "the webhook in state. Adopt it into this resource (nothing is sent to "
+            f"Connectly):\n\n{adopt}" + cbd,
+            ("topic",),
+        )
+    holder = (
+        "another webhook"
+        if existing is None
+        else f"webhook {existing.id} (address {existing.address})"
+    )
     return DiagnosticError(
         "Topic already has a webhook",
         f'Business {business_id} already has {holder} for topic "{topic}", and Connectly '
-        "allows one webhook per topic. To manage that webhook with Terraform instead, adopt "
-        f"it:\n\n  {adopt}\n\nor add an import block with "
-        f'id = "{business_id}/{existing.id if existing else "<webhook id>"}" and apply.',
+        "allows one webhook per topic. If it is not managed elsewhere and you want Terraform "
+        f"to manage it with this configuration, adopt it:\n\n{adopt}\n\nOtherwise choose "
+        "another topic or business, or delete that webhook first." + cbd,
         ("topic",),
     )
+
+
+def _identical_registration(existing: Webhook, spec: WebhookSpec) -> bool:
+    """Whether a listed webhook is what ``spec`` would register, as far as the listing shows:
+    parts the listing leaves out, or the spec leaves to the server, are not compared."""
+    if existing.topic != spec.topic or existing.address != spec.address:
+        return False
+    if existing.type is not None and existing.type != spec.type:
+        return False
+    want, have = spec.configuration, existing.configuration
+    if want is None or have is None:
+        return True
+    pairs = (
+        (want.echo, have.echo),
+        (_sorted_or_none(want.channel_types), _sorted_or_none(have.channel_types)),
+        (_filters_or_none(want.filters), _filters_or_none(have.filters)),
+    )
+    if any(w is not None and h is not None and w != h for w, h in pairs):
+        return False
+    we_want, we_have = want.webengage_configuration, have.webengage_configuration
+    if we_want is not None and we_have is not None:
+        url = we_want.webengage_webhook_url
+        return url is None or url == we_have.webengage_webhook_url
+    return True
+
+
+def _sorted_or_none(values: Any) -> list[Any] | None:
+    return None if values is None else sorted(values)
+
+
+def _filters_or_none(filters: Any) -> list[tuple[str, str]] | None:
+    return None if filters is None else sorted((f.field, f.expression) for f in filters)
+
+
+def _warn_replacement_needs_delete_first(ctx: PlanContext) -> None:
+    """A type change replaces the webhook with one for the same topic of the same business.
+    Terraform does not tell providers about lifecycle settings, so this warns on every such
+    replacement (``-replace`` and taints are not visible to the provider at all)."""
+    planned, prior = ctx.planned, ctx.prior
+    if not isinstance(planned.get("type"), str):
+        return
+    if prior.get("topic") != planned.get("topic"):
+        return
+    if prior.get("business_id") != planned.get("business_id"):
+        return
+    ctx.diags.warning(
+        "Replacement needs the old webhook deleted first",
+        f"Changing the type replaces webhook {prior.get('id')} with a new one for the same "
+        f'topic ("{planned.get("topic")}") of business {planned.get("business_id")}. '
+        + _CBD_ADVICE,
+        ("type",),
+    )
+
+
+def _plan_webengage_null_unless_webengage(planned: dict[str, Any]) -> None:
+    """Only webengage webhooks carry webengage settings: for any other known type the plan
+    says null instead of "known after apply"."""
+    configuration = planned.get("configuration")
+    type_ = planned.get("type")
+    if (
+        isinstance(configuration, dict)
+        and configuration.get("webengage_configuration") is UNKNOWN
+        and isinstance(type_, str)
+        and type_ != "webengage"
+    ):
+        configuration["webengage_configuration"] = None
+
+
+def _may_hold_hidden_token(prior: Any) -> bool:
+    """Whether the server may hold a token Terraform does not know: the API never shows one,
+    so any webhook whose state has no token may have one (set before an import, by another
+    tool, or written with webengage_token_wo)."""
+    configuration = prior.get("configuration") if isinstance(prior, dict) else None
+    we = configuration.get("webengage_configuration") if isinstance(configuration, dict) else None
+    return not (isinstance(we, dict) and we.get("webengage_token") is not None)
+
+
+def _hidden_token_error() -> DiagnosticError:
+    return DiagnosticError(
+        "Webengage token would be removed",
+        "This change sends webengage_configuration, which Connectly replaces as a whole, "
+        "token included. Terraform does not know this webhook's token (the API never shows "
+        "it; after an import state has none), so sending the new settings without one would "
+        "remove a token the webhook may have. Set webengage_token, or webengage_token_wo "
+        "with webengage_token_wo_version, to the token the webhook should keep.",
+        ("configuration", "webengage_configuration", "webengage_token"),
+    )
+
+
+def _refuse_hidden_token_loss(ctx: PlanContext) -> None:
+    """An update must never remove a secret Terraform cannot see: refuse the plan that would."""
+    changed = changed_configuration(
+        ctx.planned.get("configuration"), ctx.prior.get("configuration")
+    )
+    we = changed.get("webengage_configuration")
+    if not isinstance(we, dict) or we.get("webengage_token") is not None:
+        return
+    configuration = ctx.config.get("configuration") if isinstance(ctx.config, dict) else None
+    config_we = (
+        configuration.get("webengage_configuration") if isinstance(configuration, dict) else None
+    )
+    if isinstance(config_we, dict) and config_we.get("webengage_token_wo") is not None:
+        return  # the write-only token is sent with the settings
+    if _may_hold_hidden_token(ctx.prior):
+        ctx.diags.extend([_hidden_token_error().diagnostic])
 
 
 LIST_SCHEMA = Schema(
@@ -815,7 +1017,9 @@ class WebhookList(ListResource):
                 business_id, deadline=time.monotonic() + TIMEOUT_DEFAULTS["read"]
             )
         except ConnectlyError as exc:
-            raise api_error("list webhooks", exc, {"business_id": business_id}) from None
+            raise api_error(
+                "list webhooks", exc, {"business_id": business_id}, base_url=data.base_url
+            ) from None
         except Interrupted:
             raise _interrupted("listing") from None
         topic = config.get("topic")
@@ -823,9 +1027,13 @@ class WebhookList(ListResource):
             if topic and webhook.topic != topic:
                 continue
             state = state_from_api(webhook, business_id, {}, {})
+            unreported = (
+                "" if webhook.type is not None else f" (type not reported: {state['type']} assumed)"
+            )
             yield ListResult(
                 identity={"business_id": business_id, "id": webhook.id},
-                display_name=f"{webhook.topic} webhook {webhook.id} → {webhook.address}",
+                display_name=f"{webhook.topic} webhook {webhook.id} → {webhook.address}"
+                + unreported,
                 # Terraform needs the object whenever it generates configuration, so it is
                 # always sent: it costs nothing more, the listing already has it.
                 state=state,

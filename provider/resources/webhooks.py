@@ -74,7 +74,9 @@ class WebhooksDataSource(DataSource):
                 business_id, deadline=time.monotonic() + 120.0, shared=True
             )
         except ConnectlyError as exc:
-            raise api_error("list webhooks", exc, {"business_id": business_id}) from None
+            raise api_error(
+                "list webhooks", exc, {"business_id": business_id}, base_url=data.base_url
+            ) from None
         except Interrupted:
             raise DiagnosticError(
                 "Interrupted", "Terraform was interrupted before the listing finished."
