@@ -268,3 +268,13 @@ def test_examples_are_formatted(tmp_path: Path) -> None:
         "fmt", "-check", "-recursive", "-diff", "-no-color", str(EXAMPLES), check=False
     )
     assert result.code == 0, f"run `terraform fmt -recursive examples`:\n{result.output}"
+
+
+def test_generated_sentences_read_as_sentences() -> None:
+    """Validator phrases become rules without doubling ("must be each element must ..."), and a
+    plan modifier's sentence shared by many attributes is written once per page."""
+    page = (ROOT / "docs" / "resources" / "webhook.md").read_text()
+    assert "must be each" not in page.lower() and "must be every" not in page.lower()
+    assert "Every element must not be empty" in page
+    assert page.count("Once known, plans show") == 1
+    assert "`configuration.channel_types`" in page.split("### Required")[0]

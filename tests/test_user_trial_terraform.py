@@ -123,7 +123,7 @@ data "connectly_webhooks" "all" {}
     plan = tf.plan_code()
     text = " ".join(plan.output.split())
     assert plan.code == 1, plan.output
-    assert "Could not read webhook" in text and "Could not list webhooks" in text
+    assert "Could not read webhook" in text and f"Could not list webhooks in business {BIZ}" in text
     assert "could not connect" in text and "gave up after 3 attempts" in text
     assert f"Check that Connectly is reachable at base_url ({url})" in text
     assert "timeouts" not in text  # no time limit ran out; the data source has none anyway

@@ -33,7 +33,8 @@ def api_error(
     if isinstance(state, dict) and isinstance(state.get("id"), str):
         where = f" webhook {state['id']} in business {state.get('business_id')}"
     elif isinstance(state, dict) and isinstance(state.get("business_id"), str):
-        where = f" webhook in business {state['business_id']}"
+        what = "" if operation.endswith("webhooks") else " webhook"
+        where = f"{what} in business {state['business_id']}"
     if _is(error, "OperationTimeout"):
         if timeout is not None:
             key, seconds = timeout
