@@ -80,9 +80,9 @@ def test_an_update_that_would_drop_a_hidden_token_is_refused_at_plan(
     assert plan.code == 1, plan.output
     assert "Webengage token would be removed" in text
     assert "webengage_token_wo" in text and "webengage_token_wo_version" in text
-    # At the attribute path: Terraform points at its nearest configured part.
-    assert 'in resource "connectly_webhook" "we"' in text
-    assert "webengage_configuration = {" in text
+    # At the attribute path: Terraform points at its nearest configured part (1.15 shows
+    # the webengage_configuration line, 1.11 the resource's).
+    assert "with connectly_webhook.we, on main.tf line" in text
     assert emu.counters()["update"] == 0
     [reg] = emu.registrations()
     assert reg["configuration"]["webengageConfiguration"]["webengageToken"] == TOKEN
