@@ -63,6 +63,8 @@ resource "connectly_webhook" "m" {
     result = tf.apply(check=False)
     assert result.code == 1
     assert "timed out" in result.output and "timeouts" in result.output, result.output
+    text = " ".join(result.output.split())
+    assert "The create timeout of this resource (2s) ran out" in text, text  # the real one
     strict_emulator.clear_faults()
     tf.apply()
     assert len(strict_emulator.registrations()) == 1
