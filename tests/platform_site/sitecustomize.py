@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from typing import Any
 
 _COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
 
@@ -58,8 +59,8 @@ def _without(facility: str) -> None:
     elif facility == "dev_fd":
         isdir = os.path.isdir
 
-        def no_dev_fd(path: object) -> bool:
-            return os.fspath(path) not in ("/dev/fd", "/dev/fd/") and isdir(path)  # type: ignore[arg-type]
+        def no_dev_fd(path: Any) -> bool:
+            return os.fspath(path) not in ("/dev/fd", "/dev/fd/") and isdir(path)
 
         os.path.isdir = no_dev_fd  # type: ignore[assignment]
     else:
