@@ -40,6 +40,7 @@ def running_plugin(
     proc = subprocess.Popen(
         PROVIDER,
         env=env_for(tmp, **extra),
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=new_session,  # its own process group, as under Terraform
