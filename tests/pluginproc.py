@@ -30,11 +30,14 @@ def env_for(tmp: Path, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def running_plugin(
-    tmp: Path, client: certificate.Identity | None, new_session: bool = False, **env: str
+    tmp: Path,
+    client: certificate.Identity | None,
+    new_session: bool = False,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[subprocess.Popen, list[str]]]:
     """The provider started as Terraform starts it (``env`` added to its environment), and
     the fields of its handshake line."""
-    extra = {COOKIE_KEY: COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6", **env}
+    extra = {COOKIE_KEY: COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6", **(env or {})}
     if client is not None:
         extra["PLUGIN_CLIENT_CERT"] = client.cert_pem.decode()
     proc = subprocess.Popen(

@@ -138,7 +138,7 @@ def test_each_path_serves_terraform_only(tmp_path: Path, facilities: str) -> Non
     key_way, front, listener = PATHS[facilities]
     terraform = certificate.make_identity()
     stranger = certificate.make_identity()
-    with running_plugin(tmp_path, terraform, **without(facilities)) as (proc, fields):
+    with running_plugin(tmp_path, terraform, env=without(facilities)) as (proc, fields):
         assert fields[:3] == ["1", "6", listener] and fields[4] == "grpc"
         if listener == "tcp":
             host, port = fields[3].rsplit(":", 1)
@@ -313,7 +313,7 @@ def test_no_file_holds_the_private_key_while_serving(tmp_path: Path, facilities:
 
     terraform = certificate.make_identity()
     env = without(facilities, CONNECTLY_TEST_OPEN_LOG=str(opened), PYTHONDONTWRITEBYTECODE="1")
-    with running_plugin(tmp_path, terraform, **env) as (proc, fields):
+    with running_plugin(tmp_path, terraform, env=env) as (proc, fields):
         assert "connectly_webhook" in schema(fields, terraform).resource_schemas
         server_der = base64.b64decode(fields[5] + "=" * (-len(fields[5]) % 4))
         # What the provider and its TLS front hold open: pipes, sockets, event fds, devices;
