@@ -173,6 +173,9 @@ class _Side(asyncio.Protocol):
 
     transport: asyncio.Transport | None = None
     peer: _Side | None = None
+    # Our end of the TLS hop to grpcio is dropped, not closed with a TLS goodbye: grpcio does
+    # not answer one, and would hold the connection (and its grace period) until it did.
+    abort_on_hang_up = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -192,7 +195,10 @@ class _Side(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.peer is not None and self.peer.transport is not None:
-            self.peer.transport.close()
+            if self.peer.abort_on_hang_up:
+                self.peer.transport.abort()
+            else:
+                self.peer.transport.close()
 
 
 class _FrontSide(_Side):
@@ -220,6 +226,7 @@ class _FrontSide(_Side):
         loop = asyncio.get_running_loop()
         back = _Side()
         back.peer = self
+        back.abort_on_hang_up = self.front.backend.context is not None
         backend = self.front.backend
         try:
             if backend.path is not None:
