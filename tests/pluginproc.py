@@ -30,14 +30,20 @@ def env_for(tmp: Path, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def running_plugin(
-    tmp: Path, client: certificate.Identity | None, new_session: bool = False
+    tmp: Path,
+    client: certificate.Identity | None,
+    new_session: bool = False,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[subprocess.Popen, list[str]]]:
-    extra = {COOKIE_KEY: COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"}
+    """The provider started as Terraform starts it (``env`` added to its environment), and
+    the fields of its handshake line."""
+    extra = {COOKIE_KEY: COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6", **(env or {})}
     if client is not None:
         extra["PLUGIN_CLIENT_CERT"] = client.cert_pem.decode()
     proc = subprocess.Popen(
         PROVIDER,
         env=env_for(tmp, **extra),
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=new_session,  # its own process group, as under Terraform
@@ -55,9 +61,14 @@ def running_plugin(
         proc.wait()
 
 
+def target(fields: list[str]) -> str:
+    """The gRPC target of a handshake line: ``unix|PATH`` or ``tcp|HOST:PORT``."""
+    return ("unix:" if fields[2] == "unix" else "ipv4:") + fields[3]
+
+
 def channel(fields: list[str], client: certificate.Identity | None) -> grpc.Channel:
     if client is None:
-        return grpc.insecure_channel("unix:" + fields[3])
+        return grpc.insecure_channel(target(fields))
     server_der = base64.b64decode(fields[5] + "=" * (-len(fields[5]) % 4))
     creds = grpc.ssl_channel_credentials(
         root_certificates=ssl.DER_cert_to_PEM_cert(server_der).encode(),
@@ -65,5 +76,5 @@ def channel(fields: list[str], client: certificate.Identity | None) -> grpc.Chan
         certificate_chain=client.cert_pem,
     )
     return grpc.secure_channel(
-        "unix:" + fields[3], creds, options=[("grpc.ssl_target_name_override", "localhost")]
+        target(fields), creds, options=[("grpc.ssl_target_name_override", "localhost")]
     )

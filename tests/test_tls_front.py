@@ -16,7 +16,8 @@ from pathlib import Path
 import grpc  # noqa: F401  (loaded, as in a process where forking is unsafe)
 import pytest
 
-from terraform_provider_connectly.plugin import certificate, tlschild
+from terraform_provider_connectly.plugin import certificate, platform_paths, tlschild
+from terraform_provider_connectly.plugin.mtls import Backend
 
 
 def _echo_backend(path: str) -> socket.socket:
@@ -46,7 +47,13 @@ def _front_before_echo(
     """A TLS front for ``terraform`` before an echo backend: the front and its socket path."""
     announced, backend = str(tmp / "plugin.sock"), str(tmp / "grpc.sock")
     server = _echo_backend(backend)
-    front = tlschild.start(announced, backend, terraform.cert_pem.decode(), lambda: None)
+    front = tlschild.start(
+        tlschild.Listen(path=announced),
+        Backend(path=backend),
+        terraform.cert_pem.decode(),
+        lambda: None,
+        platform_paths.key_way(),
+    )
     try:
         yield front, announced
     finally:

@@ -9,8 +9,13 @@ puts a TLS front (Python's ``ssl``, OpenSSL, which accepts P-521) on the announc
 requires the client certificate, accepts exactly the one Terraform gave, negotiates ALPN ``h2``
 as grpc-go demands, and relays the bytes.
 
-Our own key (``certificate.make_identity``) is made in memory and handed to OpenSSL through
-an anonymous memory file (``memfd``): it never touches a disk.
+Our own key (``certificate.make_identity``) is made in memory and handed to OpenSSL in a way
+that never touches a disk (``keys``; which way is ``platform_paths``' choice).
+
+Where grpcio cannot listen on a private Unix socket (no ``AF_UNIX``: Windows), it listens on a
+loopback TCP port, which any local user can dial; that inner hop is then mutual TLS too, with
+a throwaway identity that only this process holds (:func:`inner_credentials`): grpcio
+requires it from the client, and the front requires it from grpcio.
 """
 
 from __future__ import annotations
@@ -18,39 +23,74 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import ssl
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from . import keys
 from .certificate import Identity
 
 log = logging.getLogger("plugin.mtls")
 
 
-def server_context(identity: Identity, client_cert_pem: str) -> ssl.SSLContext:
+def server_context(identity: Identity, client_cert_pem: str, key_way: str) -> ssl.SSLContext:
     """A TLS server context that requires exactly ``client_cert_pem`` from the client."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.verify_mode = ssl.CERT_REQUIRED
     ctx.load_verify_locations(cadata=client_cert_pem)
     ctx.set_alpn_protocols(["h2"])
-    fd = os.memfd_create("plugin-identity", os.MFD_CLOEXEC)
-    try:
-        os.write(fd, identity.key_pem + identity.cert_pem)
-        ctx.load_cert_chain(f"/proc/self/fd/{fd}")
-    finally:
-        os.close(fd)
+    keys.load_identity(ctx, identity.cert_pem, identity.key_pem, key_way)
     return ctx
 
 
+@dataclass(frozen=True)
+class Backend:
+    """Where the front relays to: grpcio's private Unix socket (``path``), or its loopback TCP
+    ``port`` over mutual TLS with ``context`` (see :func:`inner_credentials`)."""
+
+    path: str | None = None
+    port: int | None = None
+    context: ssl.SSLContext | None = None
+
+
+def inner_credentials(inner: Identity, key_way: str) -> tuple[Any, ssl.SSLContext]:
+    """Both ends of the hop from the front to grpcio over loopback TCP: grpcio's server
+    credentials, which require ``inner`` from the client, and the front's client context,
+    which presents ``inner`` and accepts only ``inner`` from grpcio. grpcio takes the key
+    from memory; the front's copy reaches OpenSSL the ``key_way`` the platform allows."""
+    import grpc
+
+    cert = inner.cert_pem
+    server = grpc.ssl_server_credentials(
+        [(inner.key_pem, cert)], root_certificates=cert, require_client_auth=True
+    )
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.minimum_version = ssl.TLSVersion.TLSv1_2
+    client.load_verify_locations(cadata=cert.decode())
+    client.set_alpn_protocols(["h2"])
+    keys.load_identity(client, cert, inner.key_pem, key_way)
+    return server, client
+
+
 class TLSFront:
-    """Accepts TLS connections on ``listen_path`` and relays them to ``backend_path``."""
+    """Accepts TLS connections on ``listen_path`` (or the listening socket ``listen_sock``)
+    and relays them to ``backend``."""
 
     def __init__(
-        self, listen_path: str, backend_path: str, context: ssl.SSLContext, client_cert_pem: str
+        self,
+        listen_path: str | None,
+        backend: Backend,
+        context: ssl.SSLContext,
+        client_cert_pem: str,
+        listen_sock: socket.socket | None = None,
     ) -> None:
         self.listen_path = listen_path
-        self.backend_path = backend_path
+        self.listen_sock = listen_sock
+        self.backend = backend
         self.context = context
         self.expected_der = ssl.PEM_cert_to_DER_cert(client_cert_pem.strip())
         self._loop = asyncio.new_event_loop()
@@ -98,6 +138,13 @@ class TLSFront:
         self._loop.run_forever()
 
     async def _listen(self) -> asyncio.AbstractServer:
+        if self.listen_sock is not None:
+            return await self._loop.create_server(
+                lambda: _FrontSide(self),
+                sock=self.listen_sock,
+                ssl=self.context,
+                ssl_handshake_timeout=10.0,
+            )
         return await self._loop.create_unix_server(
             lambda: _FrontSide(self),
             path=self.listen_path,
@@ -126,6 +173,9 @@ class _Side(asyncio.Protocol):
 
     transport: asyncio.Transport | None = None
     peer: _Side | None = None
+    # Our end of the TLS hop to grpcio is dropped, not closed with a TLS goodbye: grpcio does
+    # not answer one, and would hold the connection (and its grace period) until it did.
+    abort_on_hang_up = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -145,7 +195,10 @@ class _Side(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.peer is not None and self.peer.transport is not None:
-            self.peer.transport.close()
+            if self.peer.abort_on_hang_up:
+                self.peer.transport.abort()
+            else:
+                self.peer.transport.close()
 
 
 class _FrontSide(_Side):
@@ -173,9 +226,21 @@ class _FrontSide(_Side):
         loop = asyncio.get_running_loop()
         back = _Side()
         back.peer = self
+        back.abort_on_hang_up = self.front.backend.context is not None
+        backend = self.front.backend
         try:
-            await loop.create_unix_connection(lambda: back, self.front.backend_path)
-        except OSError as exc:
+            if backend.path is not None:
+                await loop.create_unix_connection(lambda: back, backend.path)
+            else:
+                await loop.create_connection(
+                    lambda: back,
+                    "127.0.0.1",
+                    backend.port or 0,
+                    ssl=backend.context,
+                    server_hostname="localhost",
+                    ssl_handshake_timeout=10.0,
+                )
+        except (OSError, ssl.SSLError) as exc:
             log.error("tls front: backend unavailable: %s", exc)
             if self.transport is not None:
                 self.transport.close()

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import logs
+from . import logs, platform_paths, tlschild
 
 log = logging.getLogger("plugin.server")
 
@@ -88,14 +88,18 @@ def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logs.configure(options.name, env)
 
-    try:
-        folder = tempfile.mkdtemp(prefix="tfplugin-", dir=env.get("PLUGIN_UNIX_SOCKET_DIR") or None)
-        os.chmod(folder, 0o700)
-    except OSError as exc:
-        sys.stderr.write(f"{options.name}: could not start serving: no socket folder: {exc}\n")
-        return 1
-    announced = os.path.join(folder, "plugin.sock")
+    paths = platform_paths.choose()  # before grpcio loads: the front may fork
     client_cert = env.get("PLUGIN_CLIENT_CERT", "").strip()
+    folder: str | None = None
+    if paths.listener == "unix":
+        try:
+            folder = tempfile.mkdtemp(
+                prefix="tfplugin-", dir=env.get("PLUGIN_UNIX_SOCKET_DIR") or None
+            )
+            os.chmod(folder, 0o700)
+        except OSError as exc:
+            sys.stderr.write(f"{options.name}: could not start serving: no socket folder: {exc}\n")
+            return 1
 
     stopped = threading.Event()
     front = None
@@ -103,17 +107,19 @@ def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
     serving = False
     code = 0
     try:
-        grpc_path = os.path.join(folder, "grpc.sock") if client_cert else announced
-        if client_cert:
-            # First, before grpcio is loaded: the front may fork, and sets up beside us.
-            from . import tlschild
-
-            front = tlschild.start(announced, grpc_path, client_cert, on_failure=stopped.set)
-        server = _grpc_server(make_servicer(), options, stopped)
-        server.add_insecure_port("unix:" + grpc_path)
-        server.start()
+        if folder is not None:
+            announced, server = _serve_unix(
+                folder, client_cert, paths, make_servicer, options, stopped
+            )
+        else:
+            announced, server = _serve_tcp(env, client_cert, paths, make_servicer, options, stopped)
+        front = server.front
         cert_field = front.handshake_field() if front is not None else ""
-        line = f"{CORE_PROTOCOL_VERSION}|{PROTOCOL_VERSION}|unix|{announced}|grpc|{cert_field}\n"
+        log.debug(paths.describe(front.where if front is not None else "no TLS"))
+        line = (
+            f"{CORE_PROTOCOL_VERSION}|{PROTOCOL_VERSION}|{paths.listener}|{announced}|grpc|"
+            f"{cert_field}\n"
+        )
         out = sys.stdout
         out.write(line)
         out.flush()
@@ -141,12 +147,108 @@ def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
         # gRPC first, with a short grace so the Shutdown answer itself still goes out; then
         # the TLS front, once it has relayed that answer.
         if server is not None:
-            server.stop(grace=0.3).wait(1.0)
+            server.grpc.stop(grace=0.3).wait(1.0)
         if front is not None:
             front.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
     sys.stderr.flush()
     return code
+
+
+@dataclass
+class _Serving:
+    grpc: Any  # the started grpc.Server
+    front: tlschild.Front | None  # the TLS front, with mutual TLS
+
+
+def _serve_unix(
+    folder: str,
+    client_cert: str,
+    paths: platform_paths.Paths,
+    make_servicer: Callable[[], Any],
+    options: ServeOptions,
+    stopped: threading.Event,
+) -> tuple[str, _Serving]:
+    """grpcio on a Unix socket in our private folder, behind the TLS front on the announced
+    one (or on the announced one itself, without TLS)."""
+    from .mtls import Backend
+
+    announced = os.path.join(folder, "plugin.sock")
+    grpc_path = os.path.join(folder, "grpc.sock") if client_cert else announced
+    front = None
+    if client_cert:
+        # First, before grpcio is loaded: the front may fork, and sets up beside us.
+        front = tlschild.start(
+            tlschild.Listen(path=announced),
+            Backend(path=grpc_path),
+            client_cert,
+            on_failure=stopped.set,
+            key_way=paths.key,
+        )
+    try:
+        server = _grpc_server(make_servicer(), options, stopped)
+        server.add_insecure_port("unix:" + grpc_path)
+        server.start()
+    except BaseException:
+        if front is not None:
+            front.stop()
+        raise
+    return announced, _Serving(server, front)
+
+
+def _serve_tcp(
+    env: Mapping[str, str],
+    client_cert: str,
+    paths: platform_paths.Paths,
+    make_servicer: Callable[[], Any],
+    options: ServeOptions,
+    stopped: threading.Event,
+) -> tuple[str, _Serving]:
+    """The TLS front on a loopback port in Terraform's range, relaying over mutual TLS to
+    grpcio on a loopback port of the system's choosing (any local user can dial a loopback
+    port: only the holder of this process's inner identity gets through); without TLS,
+    grpcio on the announced port itself."""
+    from . import tcp
+
+    server = _grpc_server(make_servicer(), options, stopped)
+    if not client_cert:  # TF_DISABLE_PLUGIN_TLS or a reattach: plaintext is what was asked
+        port = tcp.first_free(env, lambda p: _grpc_bind(server, f"{tcp.HOST}:{p}", None))
+        server.start()
+        return f"{tcp.HOST}:{port}", _Serving(server, None)
+
+    from . import certificate, mtls
+
+    listener = tcp.listen(env)
+    front = None
+    try:
+        grpc_creds, front_ctx = mtls.inner_credentials(certificate.make_identity(), paths.key)
+        inner_port = _grpc_bind(server, f"{tcp.HOST}:0", grpc_creds)
+        if not inner_port:
+            raise RuntimeError(f"grpcio could not listen on {tcp.HOST}")
+        server.start()
+        front = tlschild.start(
+            tlschild.Listen(sock=listener),
+            mtls.Backend(port=inner_port, context=front_ctx),
+            client_cert,
+            on_failure=stopped.set,
+            key_way=paths.key,
+        )
+    except BaseException:
+        server.stop(grace=None)
+        listener.close()
+        raise
+    return f"{tcp.HOST}:{listener.getsockname()[1]}", _Serving(server, front)
+
+
+def _grpc_bind(server: Any, address: str, credentials: Any) -> int | None:
+    """The port grpcio bound at ``address``, or None if it could not."""
+    try:
+        if credentials is None:
+            return int(server.add_insecure_port(address)) or None
+        return int(server.add_secure_port(address, credentials)) or None
+    except RuntimeError:  # grpcio raises when the address is taken
+        return None
 
 
 def _grpc_server(servicer: Any, options: ServeOptions, stopped: threading.Event) -> Any:

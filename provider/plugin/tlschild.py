@@ -9,8 +9,9 @@ the parent's gRPC threads need for themselves.
 
 The child holds no stdout (go-plugin reads the handshake from it), ignores SIGINT like its
 parent, and exits as soon as the parent closes the control pipe, or dies: it cannot outlive
-the provider. Where forking is not safe (threads already running, grpcio already loaded, as
-in a test process), :func:`start` runs the same front on a thread instead.
+the provider. Where there is no fork (Windows), where forking is not safe (threads already
+running, grpcio already loaded, as in a test process), and where Terraform dials TCP (see
+``platform_paths``), :func:`start` runs the same front on a thread instead.
 """
 
 from __future__ import annotations
@@ -19,14 +20,18 @@ import gc
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from . import platform_paths
+
 if TYPE_CHECKING:
-    from .mtls import TLSFront
+    import socket
+
+    from .mtls import Backend, TLSFront
 
 log = logging.getLogger("plugin.mtls")
 
@@ -36,6 +41,8 @@ EXIT_GRACE = 0.3  # seconds more the parent waits for the child before killing i
 
 
 class Front(Protocol):
+    where: str  # "child process" or "thread", for the debug log
+
     def handshake_field(self) -> str: ...
 
     def failure(self) -> str | None:
@@ -45,33 +52,52 @@ class Front(Protocol):
     def stop(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Listen:
+    """Where the front takes Terraform's connections: a Unix socket it creates at ``path``,
+    or ``sock``, a TCP socket already listening (``tcp.listen``)."""
+
+    path: str | None = None
+    sock: socket.socket | None = None
+
+
 def start(
-    announced: str, backend: str, client_cert_pem: str, on_failure: Callable[[], None]
+    listen: Listen,
+    backend: Backend,
+    client_cert_pem: str,
+    on_failure: Callable[[], None],
+    key_way: str,
 ) -> Front:
-    """Starts the TLS front on ``announced`` relaying to ``backend`` (which may not be
+    """Starts the TLS front on ``listen`` relaying to ``backend`` (which may not be
     listening yet: Terraform dials only after the handshake line). ``on_failure`` is called
     if the front stops on its own: without it no call from Terraform can reach us."""
-    if "grpc" not in sys.modules and threading.active_count() == 1 and hasattr(os, "fork"):
+    if listen.sock is None and platform_paths.fork_is_safe():
         try:
-            return _ChildFront(announced, backend, client_cert_pem, on_failure)
+            return _ChildFront(listen, backend, client_cert_pem, on_failure, key_way)
         except OSError as exc:  # no process to spare: the thread does the same job
             log.debug("tls front: fork failed (%s); running it on a thread", exc)
-    return _ThreadFront(announced, backend, client_cert_pem)
+    return _ThreadFront(listen, backend, client_cert_pem, key_way)
 
 
-def _make_front(announced: str, backend: str, client_cert_pem: str) -> tuple[TLSFront, str]:
+def _make_front(
+    listen: Listen, backend: Backend, client_cert_pem: str, key_way: str
+) -> tuple[TLSFront, str]:
     """A fresh identity and a front using it, with the handshake line's certificate field."""
     from . import certificate, mtls
 
     identity = certificate.make_identity()
-    context = mtls.server_context(identity, client_cert_pem)
-    front = mtls.TLSFront(announced, backend, context, client_cert_pem)
+    context = mtls.server_context(identity, client_cert_pem, key_way)
+    front = mtls.TLSFront(listen.path, backend, context, client_cert_pem, listen.sock)
     return front, identity.handshake_field()
 
 
 class _ThreadFront:
-    def __init__(self, announced: str, backend: str, client_cert_pem: str) -> None:
-        self.front, self.field = _make_front(announced, backend, client_cert_pem)
+    where = "thread"
+
+    def __init__(
+        self, listen: Listen, backend: Backend, client_cert_pem: str, key_way: str
+    ) -> None:
+        self.front, self.field = _make_front(listen, backend, client_cert_pem, key_way)
         self.front.start()
 
     def handshake_field(self) -> str:
@@ -85,8 +111,15 @@ class _ThreadFront:
 
 
 class _ChildFront:
+    where = "child process"
+
     def __init__(
-        self, announced: str, backend: str, client_cert_pem: str, on_failure: Callable[[], None]
+        self,
+        listen: Listen,
+        backend: Backend,
+        client_cert_pem: str,
+        on_failure: Callable[[], None],
+        key_way: str,
     ) -> None:
         fds: list[int] = []
         try:
@@ -104,7 +137,7 @@ class _ChildFront:
             try:
                 os.close(report_r)
                 os.close(control_w)
-                code = _child(announced, backend, client_cert_pem, report_w, control_r)
+                code = _child(listen, backend, client_cert_pem, key_way, report_w, control_r)
             finally:
                 os._exit(code)
         os.close(report_w)
@@ -174,7 +207,9 @@ class _ChildFront:
         self._exited.wait(1.0)
 
 
-def _child(announced: str, backend: str, client_cert_pem: str, report: int, control: int) -> int:
+def _child(
+    listen: Listen, backend: Backend, client_cert_pem: str, key_way: str, report: int, control: int
+) -> int:
     # Never hold Terraform's stdout: go-plugin waits for it to close.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
@@ -185,7 +220,7 @@ def _child(announced: str, backend: str, client_cert_pem: str, report: int, cont
         os.close(report)
 
     try:
-        front, field = _make_front(announced, backend, client_cert_pem)
+        front, field = _make_front(listen, backend, client_cert_pem, key_way)
     except Exception as exc:  # told to the parent, which turns it into an exit with a reason
         report_error(exc)
         return 1

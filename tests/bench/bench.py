@@ -41,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))  # tests/: tfharness
 
+import bench_paths  # noqa: E402  (platform paths, issue 16)
 from bench_cold import ColdStart, call_cost, write_floor_script  # noqa: E402
 from bench_report import Row, Stat, Table, ms, secs, svg_chart, verdict  # noqa: E402
 
@@ -863,6 +864,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             info = machine(bench.version())
             measure_cold(opts, tmp, results)
+            # Platform paths (issue 16): cold start and CPU per call of each, in bench_paths.
+            path_rows = bench_paths.measure(opts.cold_runs, tmp, log)
             warm_up(bench)
             measure_scaling(bench, results)
             measure_latency(bench, results)
@@ -871,6 +874,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.close()
     info["load average (1 min) before / after"] = f"{info.pop('load average')} / " + load()
     table = build_table(opts, results)
+    for row in path_rows:  # platform paths (issue 16)
+        table.add(row)
     print()
     for key, value in info.items():
         print(f"{key}: {value}")
