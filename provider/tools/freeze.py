@@ -285,5 +285,6 @@ def freeze(root: Path, work: Path, names: Names) -> Path:
     else:
         for entry in bundle.iterdir():
             shutil.move(str(entry), tree / entry.name)
+
     os.utime(tree)
     return tree
