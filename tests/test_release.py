@@ -146,8 +146,7 @@ def test_no_build_machine_path_in_any_file(built: Built) -> None:
     # The clone, the venv and the build folder. (libpython keeps the interpreter's configured
     # install prefix as a compiled-in default the frozen program never reads; see
     # docs/releasing.md.)
-    needles = {str(ROOT), sys.prefix, str(built.work)}
-    needles = {n.encode() for n in needles if len(n) > 4}
+    needles = {n.encode() for n in (str(ROOT), sys.prefix, str(built.work)) if len(n) > 4}
     found = []
     for path in built.unpacked.rglob("*"):
         if path.is_file():
@@ -302,3 +301,38 @@ def test_empty_root(built, registry, emulator, tmp_path) -> None:  # type: ignor
     smoke.exercise(session, emulator, VERSION, built.zip)
     assert not (root / "lib64").exists() and not (root / "lib").exists()
     assert not list(root.glob("usr/**/libc.so*"))
+
+
+def test_install_from_the_release_zip(built, emulator, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tfharness import Terraform
+
+    home = tmp_path / "home"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "terraform_provider_connectly",
+            "install",
+            "--from",
+            str(built.zip),
+            "--plugins-dir",
+            str(home / ".terraform.d" / "plugins"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    folder = home / ".terraform.d/plugins/registry.terraform.io/connectly/connectly"
+    exe = folder / VERSION / f"{GOOS}_{GOARCH}" / NAMES.executable
+    assert str(exe.parent) in out and os.access(exe, os.X_OK)
+    tf = Terraform(
+        tmp_path / "work",
+        {},
+        {"HOME": str(home), "TF_VAR_api_key": emulator.api_key, "TF_VAR_base_url": emulator.url},
+    )
+    tf.write(smoke.CONFIG.replace("SOURCE", "connectly/connectly").replace("VERSION", VERSION))
+    init = tf.run("init", "-input=false", "-no-color")
+    assert f"Installed connectly/connectly v{VERSION} (unauthenticated)" in init.stdout
+    tf.apply()
+    assert [r["topic"] for r in emulator.registrations("biz_smoke")] == ["messages"]
+    tf.destroy()
