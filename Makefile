@@ -66,7 +66,7 @@ release: $(STAMP) release-deps
 
 # Puts the release build into ~/.terraform.d/plugins, unpacked as Terraform unpacks a zip.
 install: $(STAMP)
-	@test -f dist/terraform-provider-connectly_*_linux_amd64.zip -o -n "$$(ls dist/*.zip 2>/dev/null)" || $(MAKE) release
+	@ls dist/terraform-provider-connectly_*.zip >/dev/null 2>&1 || $(MAKE) release
 	$(VENV)/bin/terraform-provider-connectly install --from "$$(ls dist/terraform-provider-connectly_*.zip | head -1)"
 
 # Regenerates the Python stubs from proto/ (the generated modules are committed).
