@@ -8,7 +8,7 @@ PROTOS := proto/tfplugin6.proto proto/grpc_controller.proto proto/grpc_stdio.pro
           proto/grpc_broker.proto proto/health.proto
 WIRE := provider/plugin/wire
 
-.PHONY: venv install demo test lint proto docs bench soak fuzz clean
+.PHONY: venv install release release-deps demo test lint proto docs bench soak fuzz clean
 
 venv: $(STAMP)
 
@@ -28,7 +28,7 @@ demo: $(STAMP)
 # Everything CI runs: all tests with the bundled Terraform 1.15.5, then the acceptance tests
 # again with the `terraform` on PATH when there is one (tests of newer features skip there).
 ACCEPTANCE := tests/test_*terraform*.py tests/test_install.py tests/test_docs.py
-test: lint $(STAMP)
+test: lint $(STAMP) release-deps
 	$(PY) -m pytest -q
 	@if command -v terraform >/dev/null; then \
 	  echo "== acceptance tests again with $$(command -v terraform)"; \
@@ -53,9 +53,21 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(PY) tests/bench/bench.py
 
-# Puts the provider into ~/.terraform.d/plugins so that `terraform init` finds it.
+# The Debian tools a Linux release and its tests need, installed only when missing.
+RELEASE_TOOLS := patchelf:patchelf musl-gcc:musl-tools gpg:gnupg unshare:util-linux readelf:binutils
+release-deps:
+	@missing=""; for t in $(RELEASE_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && apt-get install -y --no-install-recommends $$missing; fi
+
+# dist/: this machine's zip, the manifest, SHA256SUMS (+ .sig with GPG_FINGERPRINT set).
+release: $(STAMP) release-deps
+	$(PY) -m terraform_provider_connectly.tools.release build
+
+# Puts the release build into ~/.terraform.d/plugins, unpacked as Terraform unpacks a zip.
 install: $(STAMP)
-	$(VENV)/bin/terraform-provider-connectly install
+	@ls dist/terraform-provider-connectly_*.zip >/dev/null 2>&1 || $(MAKE) release
+	$(VENV)/bin/terraform-provider-connectly install --from "$$(ls dist/terraform-provider-connectly_*.zip | head -1)"
 
 # Regenerates the Python stubs from proto/ (the generated modules are committed).
 proto: $(STAMP)
@@ -70,4 +82,4 @@ docs: $(STAMP)
 	$(PY) -m terraform_provider_connectly.tools.docs
 
 clean:
-	rm -rf $(VENV) .demo .proto-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .proto-out .pytest_cache .mypy_cache .ruff_cache dist build

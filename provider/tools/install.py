@@ -63,6 +63,32 @@ def install(plugins_dir: Path, version: str) -> tuple[Path, bool]:
     return exe, True
 
 
+def install_zip(plugins_dir: Path, archive: Path) -> Path:
+    """Unpacks a release zip (``terraform-provider-connectly_VERSION_OS_ARCH.zip``) into the
+    mirror exactly as ``terraform init`` unpacks one, run bits included; returns the folder."""
+    import zipfile
+
+    stem = archive.name.removesuffix(".zip")
+    parts = stem.split("_")
+    if len(parts) != 4 or parts[0] != "terraform-provider-connectly":
+        raise SystemExit(f"install: {archive.name} is not a release zip of this provider")
+    _, version, goos, goarch = parts
+    folder = plugins_dir / SOURCE / version / f"{goos}_{goarch}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            target = folder / info.filename
+            if not target.resolve().is_relative_to(folder.resolve()):
+                raise SystemExit(f"install: {info.filename} would land outside {folder}")
+            zf.extract(info, folder)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode and not info.is_dir():
+                target.chmod(mode)
+    return folder
+
+
 def dev_overrides_config() -> str:
     exe = shutil.which("terraform-provider-connectly") or str(
         Path(sys.executable).parent / "terraform-provider-connectly"
@@ -96,7 +122,19 @@ def main(argv: list[str], version: str) -> int:
         action="store_true",
         help="print a CLI configuration with dev_overrides instead of installing",
     )
+    parser.add_argument(
+        "--from",
+        dest="archive",
+        type=Path,
+        help="install a release zip (dist/terraform-provider-connectly_VERSION_OS_ARCH.zip)",
+    )
     args = parser.parse_args(argv)
+    if args.archive is not None:
+        folder = install_zip(args.plugins_dir, args.archive)
+        print(f"Installed {args.archive.name} into:\n  {folder}")
+        print("\nUse it with `terraform init` and this in your configuration:\n")
+        print(SNIPPET.replace("VERSION", folder.parent.name), end="")
+        return 0
     if args.dev_overrides:
         print(dev_overrides_config(), end="")
         return 0

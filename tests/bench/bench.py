@@ -306,14 +306,31 @@ class Results:
     process_wall: dict[str, float] = field(default_factory=dict)  # the command's wall time
 
 
+def released_executable(into: Path) -> Path:
+    """The release build's top-level executable, unpacked from dist/ as Terraform unpacks it
+    (dist/ is built first when it holds no zip for this machine)."""
+    from terraform_provider_connectly.tools import artifacts, release
+    from terraform_provider_connectly.tools.install import install_zip
+
+    version = release.project_version(ROOT)
+    zipped = ROOT / "dist" / artifacts.zip_name(version, artifacts.go_os(), artifacts.go_arch())
+    if not zipped.exists():
+        log("building the release (dist/ has no zip for this machine)")
+        release.build(ROOT, ROOT / "dist", ROOT / "build" / "release", None)
+    folder = install_zip(into, zipped)
+    return next(folder.glob(f"terraform-provider-connectly_v{version}*"))
+
+
 def measure_cold(opts: Options, tmp: Path, results: Results) -> None:
     cold = ColdStart(tmp / "cold")
     provider = Path(shutil.which("terraform-provider-connectly") or "")
     if not provider.is_file():
         provider = Path(sys.executable).parent / "terraform-provider-connectly"
     floor = write_floor_script(tmp / "cold")
+    released = released_executable(tmp / "release")
     variants: list[tuple[str, Path, bool, bool]] = [
         ("provider, mutual TLS", provider, True, True),
+        ("released executable, mutual TLS", released, True, True),
         ("provider, plaintext", provider, False, True),
         ("bare grpcio (floor)", floor, False, False),
     ]
@@ -330,7 +347,7 @@ def measure_cold(opts: Options, tmp: Path, results: Results) -> None:
         results.cold[f"{name}: first GetProviderSchema"] = Stat([v[1] for v in values])
         last = "Shutdown answered" if "provider" in name else "call answered"
         results.cold[f"{name}: {last} to exit"] = Stat([v[2] for v in values])
-    for name, exe, mutual_tls, _ in (variants[0], variants[2]):
+    for name, exe, mutual_tls, _ in (variants[0], variants[3]):
         log(f"CPU per call: {name}")
         costs = [call_cost(cold, exe, mutual_tls) for _ in range(3)]
         results.call_cost[name] = Stat(costs)
@@ -453,6 +470,16 @@ def build_table(opts: Options, results: Results) -> Table:
     mtls = results.cold.get("provider, mutual TLS: first GetProviderSchema")
     plain = results.cold.get("provider, plaintext: first GetProviderSchema")
     floor = results.cold.get("bare grpcio (floor): first GetProviderSchema")
+    released = results.cold.get("released executable, mutual TLS: first GetProviderSchema")
+    if mtls and released:
+        table.add(
+            Row(
+                section,
+                "released executable vs venv console script (release / venv)",
+                f"{released.median / mtls.median:.2f}x",
+                note="same run, both over mutual TLS; the release should be no slower (<= 1.00x)",
+            )
+        )
     if mtls and plain and floor:
         table.add(
             Row(
