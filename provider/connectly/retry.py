@@ -40,7 +40,7 @@ class RetryPolicy:
     max_attempts: int = 5
     max_elapsed: float = 60.0
     # Failures that say the service is down rather than busy (no connection, no answer, a
-    # 502/504, a 503 without Retry-After) get their own, shorter budget when these are set:
+    # gateway's 502/504) get their own, shorter budget when these are set:
     # a person waiting on a dead API wants to hear so in seconds, not at the deadline.
     # A server that asks to wait (429, or 503 with Retry-After) keeps the patient budget.
     unavailable_attempts: int | None = None
@@ -184,6 +184,6 @@ def _unavailable(error: ConnectlyError) -> bool:
     """The service is not there (or not answering), as opposed to asking us to wait."""
     if isinstance(error, TransportError):
         return True
-    if error.status == 503:
-        return error.retry_after is None
+    # 503 stays patient even without Retry-After: an overloaded service answers it now and
+    # then while it is up (a gateway's 502/504 says the service behind it is not answering).
     return error.status in (502, 504)

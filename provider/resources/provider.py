@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 DEFAULT_BASE_URL = "https://api.connectly.ai"
 # How long a command keeps trying an API that does not answer at all (connection refused, no
-# such host, 502/504, 503 without Retry-After) before it says so.
+# such host, a gateway's 502/504) before it says so.
 UNAVAILABLE_ATTEMPTS = 3
 UNAVAILABLE_SECONDS = 8.0
 
