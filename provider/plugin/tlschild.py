@@ -210,16 +210,12 @@ class _ChildFront:
 def _child(
     listen: Listen, backend: Backend, client_cert_pem: str, key_way: str, report: int, control: int
 ) -> int:
-    # Never hold Terraform's stdout: go-plugin waits for it to close.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-
     def report_error(exc: Exception) -> None:
         os.write(report, b"E" + f"{type(exc).__name__}: {exc}".encode())
         os.close(report)
 
     try:
+        _release_stdout()
         front, field = _make_front(listen, backend, client_cert_pem, key_way)
     except Exception as exc:  # told to the parent, which turns it into an exit with a reason
         report_error(exc)
@@ -244,6 +240,19 @@ def _child(
             log.error("tls front stopped: %s: %s", type(exc).__name__, exc)
         return 1
     return 0
+
+
+def _release_stdout() -> None:
+    """Never hold Terraform's stdout: go-plugin waits for it to close. Where there is no
+    ``/dev/null`` (an empty root), a pipe with no reader takes its place: a write fails
+    instead of reaching Terraform."""
+    try:
+        stand_in = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        read_end, stand_in = os.pipe()
+        os.close(read_end)
+    os.dup2(stand_in, 1)
+    os.close(stand_in)
 
 
 def _read_all(fd: int, timeout: float) -> bytes:

@@ -219,6 +219,41 @@ def set_relative_rpaths(runtime: Path, loader_name: str) -> int:
     return count
 
 
+URANDOM_FALLBACK = "liburandom_fallback.so"
+
+
+def link_urandom_fallback(root: Path, runtime: Path) -> None:
+    """Builds packaging/urandom_fallback.c into the runtime folder and makes it the frozen
+    program's first needed library, so that its ``open`` comes before the C library's: the
+    provider then starts in a root that has no ``/dev`` (grpcio aborts without
+    ``/dev/urandom``)."""
+    out = runtime / URANDOM_FALLBACK
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise FreezeError("a C compiler (cc) is needed for a Linux release")
+    source = root / "packaging" / "urandom_fallback.c"
+    args = [cc, "-shared", "-fPIC", "-O2", "-s", "-Wall", "-Werror", "-o", str(out), str(source)]
+    proc = subprocess.run(args, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise FreezeError(f"could not build {URANDOM_FALLBACK}: {proc.stderr.strip()}")
+    program = runtime / PROGRAM
+    # The RPATH now too (set_relative_rpaths sets it again): ldd must find the library. Two
+    # calls: patchelf 0.14 given both options at once writes the library's name as the RPATH.
+    for change in (["--add-needed", URANDOM_FALLBACK], ["--force-rpath", "--set-rpath", "$ORIGIN"]):
+        proc = subprocess.run(["patchelf", *change, str(program)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise FreezeError(f"patchelf {change[0]} on {program.name}: {proc.stderr.strip()}")
+    first = needed_libraries(program)[:1]
+    if first != [URANDOM_FALLBACK]:
+        raise FreezeError(f"{URANDOM_FALLBACK} is not the first needed library: {first}")
+
+
+def needed_libraries(path: Path) -> list[str]:
+    """The DT_NEEDED entries of ``path``, in the order the loader searches them."""
+    proc = subprocess.run(["readelf", "-dW", str(path)], capture_output=True, text=True)
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", proc.stdout)
+
+
 def compile_launcher(root: Path, out: Path, names: Names, loader_name: str) -> str:
     """Compiles packaging/launcher.c into a static executable; returns the compiler used."""
     source = root / "packaging" / "launcher.c"
@@ -277,6 +312,7 @@ def freeze(root: Path, work: Path, names: Names) -> Path:
                 raise FreezeError(f"{tool} is needed for a Linux release (apt-get install it)")
         runtime = tree / names.runtime
         shutil.move(str(bundle), runtime)
+        link_urandom_fallback(root, runtime)
         loader = bundle_system_libraries(runtime)
         set_relative_rpaths(runtime, loader)
         launcher = tree / names.executable
