@@ -20,7 +20,7 @@ from unittest import mock
 
 import pytest
 
-from terraform_provider_connectly.tools import artifacts, release, smoke
+from terraform_provider_connectly.tools import artifacts, freeze, release, smoke
 from terraform_provider_connectly.tools.freeze import Names
 
 from tfharness import terraform_command
@@ -136,7 +136,9 @@ def test_zip_layout_and_run_bits(built: Built) -> None:
     assert (infos[NAMES.executable].external_attr >> 16) & 0o777 == 0o755
     program = infos[f"{NAMES.runtime}/provider"]
     assert (program.external_attr >> 16) & 0o777 == 0o755
-    assert (infos[f"{NAMES.runtime}/base_library.zip"].external_attr >> 16) & 0o777 == 0o644
+    # Modules lie in the folder as .pyc files (no PYZ to inflate at each start), not runnable.
+    assert (infos[f"{NAMES.runtime}/abc.pyc"].external_attr >> 16) & 0o777 == 0o644
+    assert not any(n.endswith((".pyz", "base_library.zip")) for n in infos)
     # Terraform takes the first file named terraform-provider-connectly[_.]*: only ours.
     files = [n for n in top if not infos.get(n + "/") and "/" not in n]
     assert files == [NAMES.executable]
@@ -164,11 +166,49 @@ def test_linux_bundle_needs_nothing_from_the_host(built: Built) -> None:
     runtime = built.unpacked / NAMES.runtime
     assert (runtime / "libc.so.6").is_file()
     assert any(runtime.glob("ld-linux*.so.*"))
+    # Its open() answers /dev/urandom where a root has no /dev: first, before the C library.
+    assert freeze.needed_libraries(runtime / "provider")[0] == freeze.URANDOM_FALLBACK
     for path in runtime.rglob("*"):
         if path.is_file() and path.read_bytes()[:4] == b"\x7fELF" and "ld-linux" not in path.name:
             dyn = subprocess.run(["readelf", "-dW", str(path)], capture_output=True, text=True)
             assert "RUNPATH" not in dyn.stdout, path
             assert "(RPATH)" in dyn.stdout and "[$ORIGIN" in dyn.stdout, path
+
+
+URANDOM_CHECK = """
+import ctypes, os, sys
+lib = ctypes.CDLL(sys.argv[1], use_errno=True)
+lib.open.argtypes = [ctypes.c_char_p, ctypes.c_int]
+def opened(path, flags=os.O_RDONLY):
+    fd = lib.open(path, flags)
+    return fd, ctypes.get_errno()
+assert not os.path.exists("/dev/urandom")
+fd1, _ = opened(b"/dev/urandom")
+fd2, _ = opened(b"/dev/urandom")
+first, second = os.read(fd1, 4096), os.read(fd2, 4096)
+print(len(first), first != second, first.count(0) < 256)
+print(opened(b"/dev/urandom", os.O_WRONLY)[0], opened(b"/dev/urandom", os.O_WRONLY)[1] == 2)
+print(opened(b"/dev/random")[0], opened(b"/nowhere/urandom")[1] == 2)
+"""
+
+
+@pytest.mark.skipif(GOOS != "linux", reason="the Linux bundle's own checks")
+def test_urandom_fallback_answers_only_a_missing_dev_urandom(built: Built, tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root (unshare -m): CI runs as root")
+    shim = built.unpacked / NAMES.runtime / freeze.URANDOM_FALLBACK
+    script = tmp_path / "check.py"
+    script.write_text(URANDOM_CHECK)
+    # /dev hidden under an empty tmpfs in a mount namespace of this command only.
+    hide_dev = f'mount -t tmpfs none /dev && exec "{sys.executable}" "$@"'
+    out = subprocess.run(
+        ["unshare", "-m", "sh", "-c", hide_dev, "sh", str(script), str(shim)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    # Fresh random bytes for each open for reading; writing, other paths: ENOENT as before.
+    assert out.stdout.split("\n")[:3] == ["4096 True True", "-1 True", "-1 True"]
 
 
 def _session(tmp: Path, registry, terraform: list[str], **kw) -> smoke.Session:  # type: ignore[no-untyped-def]
