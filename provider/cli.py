@@ -25,6 +25,11 @@ Terraform starts this program itself; you do not run it to use the provider. Ins
   terraform-provider-connectly emulator [--port N] [--api-key K] [--state FILE] [--help]
       Run a local Connectly API on 127.0.0.1 to try your HCL offline.
 
+  terraform-provider-connectly serve --debug [--address HOST/NAMESPACE/NAME]
+      Start the provider once and print TF_REATTACH_PROVIDERS: Terraform commands run with it
+      exported use this process instead of starting the provider (for debuggers, profilers,
+      and speed). The address defaults to registry.terraform.io/connectly/connectly.
+
   terraform-provider-connectly --version | --help
 
 Then, in your configuration:
@@ -41,6 +46,27 @@ def serve() -> int:
     from .plugin.server import ServeOptions, serve
 
     return serve(_servicer, ServeOptions(name="provider.connectly"))
+
+
+def serve_debug(args: list[str]) -> int:
+    from .plugin.debug import DEFAULT_ADDRESS
+    from .plugin.server import ServeOptions, serve_debug
+
+    address = DEFAULT_ADDRESS
+    rest = list(args)
+    if "--debug" not in rest:
+        sys.stderr.write(
+            "terraform-provider-connectly serve: Terraform starts the provider itself; "
+            "use `serve --debug` to start it for Terraform to reattach to.\n"
+        )
+        return 2
+    rest.remove("--debug")
+    if rest[:1] == ["--address"] and len(rest) == 2 and rest[1].count("/") == 2:
+        address = rest[1]
+    elif rest:
+        sys.stderr.write(f"serve --debug: unexpected {' '.join(rest)!r}\n\n{USAGE}")
+        return 2
+    return serve_debug(_servicer, ServeOptions(name="provider.connectly"), address)
 
 
 def _servicer() -> object:
@@ -73,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         from .emulator.cli import main as emulator_main
 
         return emulator_main(rest)
+    if command == "serve":
+        code = serve_debug(rest)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)  # as serve(): gRPC's threads must not hold up the exit
     if command == "install":
         from .tools.install import main as install_main
 

@@ -156,6 +156,16 @@ def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
     return code
 
 
+def serve_debug(make_servicer: Callable[[], Any], options: ServeOptions, address: str) -> int:
+    """Serves once for many Terraform commands, which reattach to us (``debug``)."""
+    from . import debug
+
+    def build(stopped: threading.Event) -> Any:
+        return _grpc_server(make_servicer(), options, stopped)
+
+    return debug.serve_debug(build, options.name, address, options.env)
+
+
 @dataclass
 class _Serving:
     grpc: Any  # the started grpc.Server
