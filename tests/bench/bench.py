@@ -42,6 +42,8 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))  # tests/: tfharness
 
 import bench_paths  # noqa: E402  (platform paths, issue 16)
+import bench_tfpeer  # noqa: E402
+import bench_variants  # noqa: E402
 from bench_cold import ColdStart, call_cost, write_floor_script  # noqa: E402
 from bench_report import Row, Stat, Table, ms, secs, svg_chart, verdict  # noqa: E402
 
@@ -192,8 +194,15 @@ class Bench:
         self.serial = 0
         self.last_cpu = 0.0  # CPU seconds of the last command: Terraform and its providers
         self.last_emulator_cpu = 0.0  # CPU seconds of this process meanwhile: the emulator
+        self.last_debug_cpu = 0.0  # CPU seconds of the debug provider process meanwhile
+        self.release: Path | None = None  # dev_overrides folder of the release build
+        self.tfpeer: Path | None = None  # dev_overrides folder of the hfern/tf provider
+        self.kinds: list[str] = ["connectly", "terraform_data"]
+        self.debug: bench_variants.DebugServer | None = None
 
     def close(self) -> None:
+        if self.debug is not None:
+            self.debug.stop()
         self.emulator.stop()
 
     def workdir(self, kind: str, hcl: str, plugins: Path | None = None) -> Terraform:
@@ -201,6 +210,30 @@ class Bench:
         name = f"{kind}-{self.serial:03d}"
         if kind == "terraform_data":
             tf = Terraform(self.tmp / name, {}, {})
+        elif kind == "reattach":
+            # No dev_overrides: the provider can only be the debug process Terraform reattaches
+            # to (init installs nothing for it; it is run once, untimed).
+            assert self.debug is not None
+            tf = Terraform(
+                self.tmp / name,
+                {},
+                {
+                    "TF_VAR_api_key": self.emulator.api_key,
+                    "TF_VAR_base_url": self.emulator.url,
+                    **self.debug.env,
+                },
+            )
+            tf.write(hcl)
+            self.timed(tf, "init", "-input=false", "-no-color")
+            return tf
+        elif kind in ("release", "tfpeer"):
+            folder = self.release if kind == "release" else self.tfpeer
+            assert folder is not None
+            tf = Terraform(
+                self.tmp / name,
+                {"connectly/connectly": folder},
+                {"TF_VAR_api_key": self.emulator.api_key, "TF_VAR_base_url": self.emulator.url},
+            )
         else:
             tf = Terraform(
                 self.tmp / name,
@@ -219,6 +252,7 @@ class Bench:
     ) -> float:
         cpu_before = _children_cpu()
         own_before = time.process_time()
+        debug_before = self.debug.cpu() if self.debug is not None else 0.0
         start = time.perf_counter()
         proc = subprocess.run(
             [*self.command, *args],
@@ -232,6 +266,8 @@ class Bench:
         elapsed = time.perf_counter() - start
         self.last_cpu = _children_cpu() - cpu_before
         self.last_emulator_cpu = time.process_time() - own_before
+        if self.debug is not None:
+            self.last_debug_cpu = self.debug.cpu() - debug_before
         if proc.returncode not in ok:
             raise RuntimeError(
                 f"terraform {' '.join(args)} in {tf.workdir} exited {proc.returncode}\n"
@@ -289,6 +325,7 @@ class Cycle:
     destroy: list[float] = field(default_factory=list)
     cpu: dict[str, list[float]] = field(default_factory=dict)  # phase -> CPU seconds per run
     emulator_cpu: dict[str, list[float]] = field(default_factory=dict)
+    provider_cpu: dict[str, list[float]] = field(default_factory=dict)  # reattach: exact
 
 
 @dataclass
@@ -361,13 +398,13 @@ def measure_scaling(bench: Bench, results: Results) -> None:
     opts = bench.opts
     emu = bench.emulator
     for n in opts.sizes:
-        for kind in ("connectly", "terraform_data"):
+        for kind in bench.kinds:
             results.cycles[(kind, n)] = Cycle()
         results.plan_requests[n] = []
         results.apply_requests[n] = []
         for run in range(opts.runs):
-            # Alternate which goes first so neither always runs on a warmer machine.
-            kinds = ["connectly", "terraform_data"]
+            # Alternate the order so that none always runs on a warmer machine.
+            kinds = list(bench.kinds)
             if run % 2:
                 kinds.reverse()
             for kind in kinds:
@@ -378,6 +415,11 @@ def measure_scaling(bench: Bench, results: Results) -> None:
                 cycle.apply.append(bench.apply(tf))
                 cycle.cpu.setdefault("apply", []).append(bench.last_cpu)
                 cycle.emulator_cpu.setdefault("apply", []).append(bench.last_emulator_cpu)
+                record_debug_cpu(bench, kind, cycle, "apply")
+                if kind != "terraform_data":
+                    made = len(emu.registrations())
+                    if made != n:
+                        raise RuntimeError(f"{kind}: apply registered {made}, expected {n}")
                 if kind == "connectly":
                     results.apply_requests[n].append(emu.counters())
                     made = len(emu.registrations())
@@ -387,14 +429,36 @@ def measure_scaling(bench: Bench, results: Results) -> None:
                 cycle.plan.append(bench.plan(tf))
                 cycle.cpu.setdefault("plan", []).append(bench.last_cpu)
                 cycle.emulator_cpu.setdefault("plan", []).append(bench.last_emulator_cpu)
+                record_debug_cpu(bench, kind, cycle, "plan")
                 if kind == "connectly":
                     results.plan_requests[n].append(diff(emu.counters(), before))
                 cycle.destroy.append(bench.destroy(tf))
                 cycle.cpu.setdefault("destroy", []).append(bench.last_cpu)
                 cycle.emulator_cpu.setdefault("destroy", []).append(bench.last_emulator_cpu)
-                if kind == "connectly" and emu.registrations():
-                    raise RuntimeError("destroy left webhooks behind")
+                record_debug_cpu(bench, kind, cycle, "destroy")
+                if kind != "terraform_data" and emu.registrations():
+                    raise RuntimeError(f"{kind}: destroy left webhooks behind")
                 shutil.rmtree(tf.workdir, ignore_errors=True)
+
+
+# Our provider three ways (venv console script, release build, one reattached debug process),
+# the hfern/tf provider and the floor, in one run: the ratios compare what ran alike.
+VARIANT_LABELS = {
+    "connectly": "connectly_webhook",
+    "release": "connectly_webhook, release build",
+    "reattach": "connectly_webhook, reattach (serve --debug)",
+    "tfpeer": "same resource on hfern/tf 1.2.0",
+}
+
+
+def record_debug_cpu(bench: Bench, kind: str, cycle: Cycle, phase: str) -> None:
+    """The debug process's own CPU in the command just run; a reattached command that cost it
+    nothing was not served by it, and its figures would be wrong."""
+    if kind != "reattach":
+        return
+    if bench.last_debug_cpu <= 0.0:
+        raise RuntimeError(f"reattach {phase}: the debug provider process did no work")
+    cycle.provider_cpu.setdefault(phase, []).append(bench.last_debug_cpu)
 
 
 def measure_latency(bench: Bench, results: Results) -> None:
@@ -554,6 +618,43 @@ def build_table(opts: Options, results: Results) -> Table:
                     verdict(ratios.median <= limit) if limit else "",
                 )
             )
+            for variant in ("release", "reattach", "tfpeer"):
+                other = results.cycles.get((variant, n))
+                if other is None or not getattr(other, phase):
+                    continue
+                o = Stat(getattr(other, phase))
+                o_ratio = Stat(
+                    [
+                        x / y
+                        for x, y in zip(getattr(other, phase), getattr(base, phase), strict=True)
+                    ]
+                )
+                own = other.provider_cpu.get(phase)
+                note = f"ratio to terraform_data {o_ratio.median:.2f}x (min {o_ratio.min:.2f}x)"
+                if variant == "tfpeer":
+                    faster = Stat(
+                        [
+                            x / y
+                            for x, y in zip(
+                                getattr(other, phase), getattr(prov, phase), strict=True
+                            )
+                        ]
+                    )
+                    note += f"; ours (venv) is {faster.median:.2f}x faster"
+                if own:
+                    per = Stat(own).median / n * 1000
+                    note += f"; the provider process's own CPU {secs(Stat(own).median)}"
+                    note += f" = {per:.1f} ms per webhook"
+                table.add(
+                    Row(
+                        section,
+                        f"{VARIANT_LABELS[variant]} {phase}",
+                        secs(o.median),
+                        secs(o.min),
+                        secs(o.max),
+                        note=note,
+                    )
+                )
             if floor is not None:
                 # Terraform waits for each provider start in turn: even a provider that were
                 # nothing but a bare grpcio server answering at once would cost this much.
@@ -894,6 +995,15 @@ def main(argv: list[str] | None = None) -> int:
             # Platform paths (issue 16): cold start and CPU per call of each, in bench_paths.
             path_rows = bench_paths.measure(opts.cold_runs, tmp, log)
             warm_up(bench)
+            bench.release = bench_variants.release_plugins(tmp, released_executable(tmp / "rel"))
+            bench.debug = bench_variants.DebugServer(tmp / "debug-provider.log")
+            bench.kinds = ["connectly", "release", "reattach", "terraform_data"]
+            try:
+                python = bench_tfpeer.ensure_venv(ROOT)
+                bench.tfpeer = bench_tfpeer.plugins_folder(tmp, python)
+                bench.kinds.insert(3, "tfpeer")
+            except (OSError, subprocess.CalledProcessError) as exc:
+                log(f"the hfern/tf comparison provider is left out: no venv for it ({exc})")
             measure_scaling(bench, results)
             measure_latency(bench, results)
             measure_rss(bench, results)
