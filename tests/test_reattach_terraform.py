@@ -13,13 +13,14 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from terraform_provider_connectly.plugin import debug
+from terraform_provider_connectly.plugin.server import hold_stream
 
 from tfharness import Terraform, connectly_config
 
@@ -143,3 +144,51 @@ def test_serve_refuses_what_it_cannot_do(args: list[str]) -> None:
     )
     assert proc.returncode == 2
     assert "serve" in proc.stderr and "Traceback" not in proc.stderr
+
+
+class _Context:
+    """What ``hold_stream`` uses of a grpc ServicerContext: callbacks run when the call ends."""
+
+    def __init__(self, active: bool = True) -> None:
+        self.active = active
+        self.callbacks: list[Callable[[], None]] = []
+
+    def add_callback(self, callback: Callable[[], None]) -> bool:
+        if not self.active:
+            return False
+        self.callbacks.append(callback)
+        return True
+
+    def end(self) -> None:
+        self.active = False
+        for callback in self.callbacks:
+            callback()
+
+
+def _holding(context: _Context, stopped: threading.Event) -> threading.Thread:
+    thread = threading.Thread(target=hold_stream, args=(context, stopped), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_stdio_stream_lets_its_thread_go_when_the_client_leaves() -> None:
+    stopped = threading.Event()
+    context = _Context()
+    thread = _holding(context, stopped)
+    thread.join(0.2)
+    assert thread.is_alive()  # open while the client is there
+    context.end()
+    thread.join(5)
+    assert not thread.is_alive()  # its command ended: the thread is free again
+    assert not stopped.is_set()
+
+
+def test_a_stdio_stream_ends_when_the_provider_stops_or_its_call_is_over() -> None:
+    stopped = threading.Event()
+    thread = _holding(_Context(), stopped)
+    stopped.set()
+    thread.join(5)
+    assert not thread.is_alive()
+    already_over = _holding(_Context(active=False), threading.Event())
+    already_over.join(5)
+    assert not already_over.is_alive()

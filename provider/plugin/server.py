@@ -261,6 +261,23 @@ def _grpc_bind(server: Any, address: str, credentials: Any) -> int | None:
         return None
 
 
+STREAM_POLL_SECONDS = 1.0
+
+
+def hold_stream(context: Any, stopped: threading.Event) -> None:
+    """Keeps go-plugin's stdio stream open until the client goes away or we stop.
+
+    Each stream holds a worker thread while it is open. A provider that Terraform starts lives
+    for one command, but one that Terraform reattaches to (``debug``) serves every command of
+    a session: a stream waiting only for ``stopped`` would keep its thread after its command
+    ended, and the pool would run dry after a few dozen commands."""
+    gone = threading.Event()
+    if not context.add_callback(gone.set):  # the call has already ended
+        return
+    while not gone.is_set() and not stopped.is_set():
+        gone.wait(STREAM_POLL_SECONDS)
+
+
 def _grpc_server(servicer: Any, options: ServeOptions, stopped: threading.Event) -> Any:
     from concurrent import futures
 
@@ -283,7 +300,7 @@ def _grpc_server(servicer: Any, options: ServeOptions, stopped: threading.Event)
     class Stdio(grpc_stdio_pb2_grpc.GRPCStdioServicer):
         def StreamStdio(self, request: Any, context: Any) -> Any:
             # We never write to stdout or stderr through this channel; logs go to stderr.
-            stopped.wait()
+            hold_stream(context, stopped)
             return iter(())
 
     class Health(health_pb2_grpc.HealthServicer):
