@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..plugin.codec import Path
+from ..plugin.path import Path
 from .diagnostics import Diagnostics
 from .schema import IdentitySchema, Schema
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..plugin import cty
-from ..plugin.codec import Path
+from ..plugin.path import Path
 
 if TYPE_CHECKING:
     from .diagnostics import Diagnostics
@@ -29,10 +29,17 @@ class Validator(Protocol):
 
 
 class PlanModifier(Protocol):
-    """Adjusts the planned value of one attribute (see :mod:`.planning`)."""
+    """Adjusts the planned value of one attribute (see :mod:`.planning`).
+
+    ``phase`` says when it runs: ``"value"`` modifiers before the resource's own plan hook,
+    ``"replace"`` ones after it, so that a replace check sees the values that hook decided.
+    """
 
     @property
     def description(self) -> str: ...
+
+    @property
+    def phase(self) -> Literal["value", "replace"]: ...
 
     def __call__(self, plan: AttributePlan) -> None: ...
 
