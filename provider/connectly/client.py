@@ -38,6 +38,7 @@ from .models import (
     WebhookSpec,
     parse_created_id,
     parse_listing,
+    same_registration,
 )
 from .retry import RETRYABLE_STATUSES, Attempts, RetryPolicy, parse_retry_after
 from .sharing import SharedListings, WaitTimeout
@@ -597,14 +598,7 @@ def _api_error_body(text: str) -> bool:
 def _adoptable(webhook: Webhook, spec: WebhookSpec, state: _CreateState) -> bool:
     if state.preexisting is not None and webhook.id in state.preexisting:
         return False
-    return _same_registration(webhook, spec)
-
-
-def _same_registration(webhook: Webhook, spec: WebhookSpec) -> bool:
-    if webhook.topic != spec.topic or webhook.address != spec.address:
-        return False
-    wanted = spec.type or "custom"
-    return webhook.type is None or webhook.type == wanted
+    return same_registration(webhook, spec, settings=False)
 
 
 def _fields(error: ConnectlyError) -> dict[str, Any]:

@@ -24,12 +24,13 @@ from ..plugin.codec import (
     from_json_value,
     parse_json,
 )
-from ..plugin.cty import UNKNOWN, CtyType
+from ..plugin.cty import CtyType
 from ..plugin.cty import Object as CtyObject
 from ..plugin.wire import tfplugin6_pb2 as pb
 from ..plugin.wire import tfplugin6_pb2_grpc as pb_grpc
 from . import planning
 from .diagnostics import Diagnostic, DiagnosticError, Diagnostics, Severity
+from .privatestate import PrivateState
 from .resource import (
     ApplyContext,
     DataSource,
@@ -43,6 +44,7 @@ from .resource import (
     ValidateContext,
 )
 from .schema import identity_to_proto, schema_to_proto
+from .values import wholly_known
 
 log = logging.getLogger("framework")
 
@@ -89,16 +91,6 @@ def _decode(ty: CtyType, dv: Any, what: str) -> Any:
             f"The {what} could not be decoded: {exc}",
             exc.path or None,
         ) from None
-
-
-def _wholly_known(value: Any) -> bool:
-    if value is UNKNOWN:
-        return False
-    if isinstance(value, dict):
-        return all(_wholly_known(v) for v in value.values())
-    if isinstance(value, list):
-        return all(_wholly_known(v) for v in value)
-    return True
 
 
 def _decode_list_config(lr: ListResource, dv: Any) -> Any:
@@ -337,7 +329,7 @@ class ProviderServicer(pb_grpc.ProviderServicer):
         if res.identity_schema is None or state is None:
             return None
         identity = res.identity_of(state)
-        if identity is None or not _wholly_known(identity):
+        if identity is None or not wholly_known(identity):
             return None
         return pb.ResourceIdentityData(identity_data=_dv(res.identity_schema.type, identity))
 
@@ -352,12 +344,15 @@ class ProviderServicer(pb_grpc.ProviderServicer):
                 res.identity_schema.type, request.current_identity.identity_data, "identity"
             )
         ctx = ReadContext(
-            state=current, private=request.private, identity=identity, **self._ctx_kwargs(diags)
+            state=current,
+            private=PrivateState(request.private),
+            identity=identity,
+            **self._ctx_kwargs(diags),
         )
         new = res.read(ctx) if current is not None else None
         if diags.has_errors:
             return None  # the guard hands the current state back
-        response = pb.ReadResource.Response(new_state=_dv(ty, new), private=ctx.private)
+        response = pb.ReadResource.Response(new_state=_dv(ty, new), private=ctx.private.to_bytes())
         new_identity = self._identity(res, new)
         if new_identity is not None:
             response.new_identity.CopyFrom(new_identity)
@@ -382,7 +377,7 @@ class ProviderServicer(pb_grpc.ProviderServicer):
             config=config,
             prior=prior,
             planned=planned,
-            private=request.prior_private,
+            private=PrivateState(request.prior_private),
             **self._ctx_kwargs(diags),
         )
         res.modify_plan(ctx)
@@ -394,7 +389,7 @@ class ProviderServicer(pb_grpc.ProviderServicer):
                 replace.append(extra)
         response = pb.PlanResourceChange.Response(
             planned_state=_dv(ty, ctx.planned),
-            planned_private=ctx.private,
+            planned_private=ctx.private.to_bytes(),
             requires_replace=[path_to_proto(p) for p in replace],
         )
         if prior is not None and not replace:
@@ -414,7 +409,7 @@ class ProviderServicer(pb_grpc.ProviderServicer):
             config=config,
             prior=prior,
             planned=planned,
-            private=request.planned_private,
+            private=PrivateState(request.planned_private),
             **self._ctx_kwargs(diags),
         )
         if planned is None:
@@ -439,18 +434,18 @@ class ProviderServicer(pb_grpc.ProviderServicer):
             if diags.has_errors:
                 if ctx.partial_state is not None:
                     # Saved as tainted: the remote object exists and must not be forgotten.
-                    return self._apply_response(res, ctx.partial_state, ctx.private)
+                    return self._apply_response(res, ctx.partial_state, ctx.private.to_bytes())
                 return pb.ApplyResourceChange.Response(new_state=_dv(ty, None))
         else:
             new = res.update(ctx)
             if diags.has_errors:
                 return None
-        if not _wholly_known(new):
+        if not wholly_known(new):
             raise DiagnosticError(
                 "Provider left values unknown after apply",
                 f"{request.type_name}: the result still contains unknown values.",
             )
-        return self._apply_response(res, new, ctx.private)
+        return self._apply_response(res, new, ctx.private.to_bytes())
 
     def _apply_response(self, res: Resource, state: Any, private: bytes) -> Any:
         response = pb.ApplyResourceChange.Response(
@@ -472,7 +467,9 @@ class ProviderServicer(pb_grpc.ProviderServicer):
         if diags.has_errors or state is None:
             return None
         imported = pb.ImportResourceState.ImportedResource(
-            type_name=request.type_name, state=_dv(res.schema.type, state), private=ctx.private
+            type_name=request.type_name,
+            state=_dv(res.schema.type, state),
+            private=ctx.private.to_bytes(),
         )
         ident = self._identity(res, state)
         if ident is not None:
@@ -494,7 +491,7 @@ class ProviderServicer(pb_grpc.ProviderServicer):
         state = ds.read(ValidateContext(config=config, **self._ctx_kwargs(diags)))
         if diags.has_errors:
             return None
-        if not _wholly_known(state):
+        if not wholly_known(state):
             raise DiagnosticError("Data source left values unknown", request.type_name)
         return pb.ReadDataSource.Response(state=_dv(ty, state))
 
