@@ -51,7 +51,7 @@ def imported_layers(source: str, module: str) -> set[str]:
 
 
 def violations(root: Path) -> list[str]:
-    out = []
+    out: list[str] = []
     for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root).with_suffix("")
         layer = relative.parts[0]
