@@ -7,11 +7,10 @@ Schemas are turned into protobuf once, on first use, and reused for every later 
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any, cast
+from collections.abc import Iterator
+from typing import Any
 
 from ..plugin.codec import (
     CodecError,
@@ -21,7 +20,8 @@ from ..plugin.codec import (
 from ..plugin.wire import tfplugin6_pb2 as pb
 from ..plugin.wire import tfplugin6_pb2_grpc as pb_grpc
 from . import planning, wire
-from .diagnostics import DiagnosticError, Diagnostics, Severity
+from .calls import answer_unoffered, guarded
+from .diagnostics import DiagnosticError, Diagnostics
 from .privatestate import PrivateState
 from .resource import (
     ApplyContext,
@@ -38,51 +38,6 @@ from .resource import (
 from .values import wholly_known
 
 log = logging.getLogger("framework")
-
-
-def guarded(operation: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Turns every exception of one RPC into diagnostics on its response."""
-
-    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
-        response_type = getattr(pb, operation).Response
-
-        @functools.wraps(method)
-        def call(self: ProviderServicer, request: Any, context: Any) -> Any:
-            diags = Diagnostics()
-            try:
-                response = method(self, request, diags)
-            except DiagnosticError as exc:
-                diags.items.append(exc.diagnostic)
-                response = None
-            except Exception as exc:
-                log.debug("%s failed", operation, exc_info=True)
-                diags.error(
-                    f"Unexpected error in {operation}",
-                    f"{type(exc).__name__}: {exc}\n\nThis is a bug in the provider; "
-                    "please report it, with the output of TF_LOG=debug.",
-                )
-                response = None
-            if response is None:
-                response = response_type()
-                if operation in ("ReadResource",) and request.HasField("current_state"):
-                    # Never lose state on a failed read: hand the current one back.
-                    response.new_state.CopyFrom(request.current_state)
-                    response.private = request.private
-                if operation == "ApplyResourceChange" and request.HasField("prior_state"):
-                    response.new_state.CopyFrom(request.prior_state)
-                    response.private = request.planned_private
-            fields = response.DESCRIPTOR.fields_by_name
-            if "diagnostics" in fields:
-                response.diagnostics.extend(wire.diag_to_proto(d) for d in diags)
-            elif "diagnostic" in fields:  # ListResource.Event
-                response.diagnostic.extend(wire.diag_to_proto(d) for d in diags)
-            elif "Error" in fields and diags.has_errors:  # StopProvider
-                response.Error = "; ".join(f"{d.summary}: {d.detail}" for d in diags)
-            return response
-
-        return call
-
-    return wrap
 
 
 class ProviderServicer(pb_grpc.ProviderServicer):
@@ -501,44 +456,4 @@ class ProviderServicer(pb_grpc.ProviderServicer):
         )
 
 
-def _unsupported(operation: str) -> Callable[..., Any]:
-    """For calls Terraform makes only when the schema declares something we do not have."""
-    method = getattr(pb, operation, None)
-
-    def call(self: ProviderServicer, request: Any, context: Any) -> Any:
-        text = f"This provider does not support {operation}."
-        response_type = getattr(method, "Response", None) if method is not None else None
-        if response_type is not None and "diagnostics" in response_type.DESCRIPTOR.fields_by_name:
-            response = response_type()
-            response.diagnostics.append(
-                pb.Diagnostic(
-                    severity=cast(Any, int(Severity.ERROR)), summary="Unsupported call", detail=text
-                )
-            )
-            return response
-        import grpc
-
-        context.abort(grpc.StatusCode.UNIMPLEMENTED, text)
-
-    return call
-
-
-def _stream_unsupported(operation: str) -> Callable[..., Iterator[Any]]:
-    def call(self: ProviderServicer, request: Any, context: Any) -> Iterator[Any]:
-        import grpc
-
-        context.abort(grpc.StatusCode.UNIMPLEMENTED, f"This provider does not support {operation}.")
-        yield from ()
-
-    return call
-
-
-_STREAMING = {"ReadStateBytes", "WriteStateBytes", "InvokeAction"}
-for _method in pb.DESCRIPTOR.services_by_name["Provider"].methods:
-    if _method.name not in ProviderServicer.__dict__:
-        if _method.name in _STREAMING:
-            setattr(ProviderServicer, _method.name, _stream_unsupported(_method.name))
-        else:
-            request_name = _method.input_type.containing_type
-            op = request_name.name if request_name is not None else _method.name
-            setattr(ProviderServicer, _method.name, _unsupported(op))
+answer_unoffered(ProviderServicer)
