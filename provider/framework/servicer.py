@@ -12,14 +12,9 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from ..plugin.codec import (
-    CodecError,
-    from_json_value,
-    parse_json,
-)
 from ..plugin.wire import tfplugin6_pb2 as pb
 from ..plugin.wire import tfplugin6_pb2_grpc as pb_grpc
-from . import planning, wire
+from . import planning, upgrade, wire
 from .calls import answer_unoffered, guarded
 from .diagnostics import DiagnosticError, Diagnostics
 from .privatestate import PrivateState
@@ -99,17 +94,13 @@ class ProviderServicer(pb_grpc.ProviderServicer):
     def GetProviderSchema(self, request: Any, diags: Diagnostics) -> Any:
         with self._schema_lock:
             if self._schema_response is None:
-                response = pb.GetProviderSchema.Response(
-                    provider=wire.schema_to_proto(self.provider.schema),
-                    server_capabilities=self._capabilities(),
+                self._schema_response = wire.provider_schema(
+                    self.provider.schema,
+                    self._capabilities(),
+                    {n: r.schema for n, r in self.resources.items()},
+                    {n: d.schema for n, d in self.data_sources.items()},
+                    {n: lr.schema for n, lr in self.list_resources.items()},
                 )
-                for name, res in self.resources.items():
-                    response.resource_schemas[name].CopyFrom(wire.schema_to_proto(res.schema))
-                for name, ds in self.data_sources.items():
-                    response.data_source_schemas[name].CopyFrom(wire.schema_to_proto(ds.schema))
-                for name, lr in self.list_resources.items():
-                    response.list_resource_schemas[name].CopyFrom(wire.schema_to_proto(lr.schema))
-                self._schema_response = response
             return self._schema_response
 
     @guarded("GetResourceIdentitySchemas")
@@ -177,35 +168,11 @@ class ProviderServicer(pb_grpc.ProviderServicer):
     @guarded("UpgradeResourceState")
     def UpgradeResourceState(self, request: Any, diags: Diagnostics) -> Any:
         res = self._resource(request.type_name)
-        ty = res.schema.type
         raw = request.raw_state
-        if raw.flatmap and not raw.json:
-            raise DiagnosticError(
-                "State too old",
-                "This state was written by Terraform 0.11 or older and cannot be read; "
-                "remove it from state and import the object again.",
-            )
-        if request.version > res.schema.version:
-            raise DiagnosticError(
-                "State from a newer provider",
-                f"The state of this {request.type_name} was written by a newer version of the "
-                f"provider (schema version {request.version}, this one knows "
-                f"{res.schema.version}). Upgrade the provider.",
-            )
-        try:
-            data = parse_json(raw.json) if raw.json else None
-        except CodecError as exc:
-            raise DiagnosticError("Invalid state", f"The stored state is not JSON: {exc}") from None
-        if isinstance(data, dict) and request.version < res.schema.version:
-            data = res.upgrade_state(int(request.version), data)
-        try:
-            # Attributes this schema no longer has are dropped; new ones start null.
-            state = from_json_value(ty, data)
-        except CodecError as exc:
-            raise DiagnosticError(
-                "Invalid state", f"The stored state does not fit the schema: {exc}", exc.path
-            ) from None
-        return pb.UpgradeResourceState.Response(upgraded_state=wire.encode(ty, state))
+        state = upgrade.upgraded_state(
+            res, request.type_name, int(request.version), raw.json, bool(raw.flatmap)
+        )
+        return pb.UpgradeResourceState.Response(upgraded_state=wire.encode(res.schema.type, state))
 
     @guarded("UpgradeResourceIdentity")
     def UpgradeResourceIdentity(self, request: Any, diags: Diagnostics) -> Any:

@@ -146,3 +146,23 @@ def identity_to_proto(identity: IdentitySchema) -> Any:
             for a in identity.attributes
         ],
     )
+
+
+def provider_schema(
+    provider: Schema,
+    capabilities: Any,
+    resources: dict[str, Schema],
+    data_sources: dict[str, Schema],
+    list_resources: dict[str, Schema],
+) -> Any:
+    """The whole ``GetProviderSchema`` answer (built once: schemas never change in a run)."""
+    response = pb.GetProviderSchema.Response(
+        provider=schema_to_proto(provider), server_capabilities=capabilities
+    )
+    for name, schema in resources.items():
+        response.resource_schemas[name].CopyFrom(schema_to_proto(schema))
+    for name, schema in data_sources.items():
+        response.data_source_schemas[name].CopyFrom(schema_to_proto(schema))
+    for name, schema in list_resources.items():
+        response.list_resource_schemas[name].CopyFrom(schema_to_proto(schema))
+    return response
