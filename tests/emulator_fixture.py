@@ -3,9 +3,9 @@
 Usable two ways:
 
 * ``with running_emulator(strict=True) as emu: ...`` anywhere;
-* the pytest fixtures ``connectly_emulator`` (default modes) and ``emulator_factory`` (call it
-  with modes; every emulator it started is stopped at teardown), once imported into a
-  ``conftest.py``.
+* the pytest fixtures ``emu`` (default modes), ``strict_emulator`` (the least forgiving modes)
+  and ``emulator_factory`` (call it with modes; every emulator it started is stopped at
+  teardown), imported into ``tests/conftest.py`` for every test.
 """
 
 from __future__ import annotations
@@ -32,8 +32,16 @@ def running_emulator(api_key: str = TEST_API_KEY, **options: Any) -> Iterator[Em
 
 
 @pytest.fixture
-def connectly_emulator() -> Iterator[Emulator]:
+def emu() -> Iterator[Emulator]:
+    """An emulator in its default modes."""
     with running_emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def strict_emulator() -> Iterator[Emulator]:
+    """The emulator in its least forgiving modes (409, no type or token in listings, ...)."""
+    with running_emulator(strict=True) as emulator:
         yield emulator
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import connectly_terraform
-from tfharness import connectly_config, requires_terraform
+from tfharness import connectly_config, connectly_terraform, requires_terraform
 
 PROVIDER = connectly_config("biz_123")
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from terraform_provider_connectly.plugin import certificate
 
-from conftest import connectly_terraform
-from tfharness import connectly_config
+from tfharness import connectly_config, connectly_terraform
 
 
 @contextmanager

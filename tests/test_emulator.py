@@ -37,12 +37,6 @@ CONNECTLY_ERROR_KEYS = {
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with running_emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
 def http(emu: Emulator) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=emu.url, headers={"X-API-Key": TEST_API_KEY}, timeout=5) as c:
         yield c

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import connectly_terraform
-from tfharness import connectly_config
+from tfharness import connectly_config, connectly_terraform
 
 SITE = str(Path(__file__).resolve().parent / "platform_site")
 WINDOWS = "memfd,fork,af_unix,dev_fd"

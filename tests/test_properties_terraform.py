@@ -15,9 +15,8 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import connectly_terraform
 from emulator_fixture import running_emulator
-from tfharness import connectly_config
+from tfharness import connectly_config, connectly_terraform
 
 EXAMPLES = int(os.environ.get("CONNECTLY_FUZZ_EXAMPLES", "3"))
 TOPICS = ("messages", "delivery_status", "report")

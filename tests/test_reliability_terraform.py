@@ -12,8 +12,7 @@ import subprocess
 import time
 from collections import Counter
 
-from conftest import connectly_terraform
-from tfharness import COMMAND_TIMEOUT, connectly_config, terraform_command
+from tfharness import COMMAND_TIMEOUT, connectly_config, connectly_terraform, terraform_command
 
 SOAK_N = int(os.environ.get("CONNECTLY_SOAK_N", "40"))
 

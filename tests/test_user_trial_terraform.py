@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import connectly_terraform
 from emulator_fixture import running_emulator
-from tfharness import connectly_config
+from tfharness import connectly_config, connectly_terraform
 
 BIZ = "biz_t"
 PROVIDER = connectly_config(BIZ)

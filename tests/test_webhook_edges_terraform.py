@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import connectly_terraform
-from tfharness import connectly_config
+from tfharness import connectly_config, connectly_terraform
 
 PROVIDER = connectly_config("biz_e")
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import connectly_terraform
-from tfharness import Terraform, connectly_config, terraform_version
+from tfharness import Terraform, connectly_config, connectly_terraform, terraform_version
 
 HEADER = connectly_config("biz_123")
 

@@ -189,3 +189,13 @@ def requires_terraform(*minimum: int):  # type: ignore[no-untyped-def]
         terraform_version() < minimum,
         reason=f"needs Terraform {'.'.join(map(str, minimum))}+",
     )
+
+
+def connectly_terraform(tmp_path: Path, emulator: Any, name: str = "work") -> Terraform:
+    """Terraform wired to this provider, its variables pointing at ``emulator``."""
+    plugins = provider_dir(tmp_path, "connectly")
+    return Terraform(
+        tmp_path / name,
+        {"connectly/connectly": plugins},
+        {"TF_VAR_api_key": emulator.api_key, "TF_VAR_base_url": emulator.url},
+    )

@@ -1,64 +1,32 @@
 """The Connectly WebhookService client.
 
-One :class:`ConnectlyClient` holds one ``httpx.Client`` so that the many calls of a Terraform
-run reuse connections. Every public operation takes an optional ``deadline`` (an absolute
-``time.monotonic()`` value, or whatever clock the :class:`RetryPolicy` carries) that bounds the
-whole operation, retries and waits included.
+One :class:`ConnectlyClient` holds one ``httpx.Client`` (in :mod:`.transport`) so that the many
+calls of a Terraform run reuse connections. Every public operation takes an optional
+``deadline`` (an absolute ``time.monotonic()`` value, or whatever clock the
+:class:`RetryPolicy` carries) that bounds the whole operation, retries and waits included.
+The no-duplicate create protocol is :mod:`.creating`.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-import ssl
-import threading
-import time
 from collections.abc import Collection, Iterable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from . import creating
 from .credentials import check_api_key
-from .errors import (
-    Conflict,
-    ConnectlyError,
-    InvalidResponse,
-    OperationTimeout,
-    TransportError,
-    error_for_response,
-    redact,
-    snippet,
-)
-from .models import (
-    ShapeError,
-    Webhook,
-    WebhookConfiguration,
-    WebhookSpec,
-    parse_created_id,
-    parse_listing,
-)
-from .retry import RETRYABLE_STATUSES, Attempts, RetryPolicy, parse_retry_after
+from .errors import ConnectlyError, TransportError
+from .models import ShapeError, Webhook, WebhookConfiguration, WebhookSpec, parse_listing
+from .retry import Attempts, RetryPolicy
 from .sharing import SharedListings, WaitTimeout
+from .transport import OPERATIONS, Transport, api_error_body, retryable
 
-__all__ = ["DEFAULT_BASE_URL", "ConnectlyClient"]
-
-logger = logging.getLogger(__name__)
+__all__ = ["DEFAULT_BASE_URL", "OPERATIONS", "ConnectlyClient"]
 
 DEFAULT_BASE_URL = "https://api.connectly.ai"
 DEFAULT_USER_AGENT = "connectly-python-client"
-OPERATIONS = ("create", "list", "update", "delete")
-MAX_RESPONSE_BYTES = 16 * 1024 * 1024
-
-
-def _tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
-    """A CA bundle path becomes an SSL context (httpx deprecates string paths)."""
-    if isinstance(verify, bool):
-        return verify
-    if os.path.isdir(verify):
-        return ssl.create_default_context(capath=verify)
-    return ssl.create_default_context(cafile=verify)
 
 
 def _segment(value: str, name: str) -> str:
@@ -93,26 +61,24 @@ class ConnectlyClient:
             url = httpx.URL("invalid:")
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"base_url must be an absolute http(s) URL, not {base_url!r}")
-        self._api_key = api_key
-        self._timeout = timeout
-        self._connect_timeout = min(timeout, 10.0) if connect_timeout is None else connect_timeout
+        connect = min(timeout, 10.0) if connect_timeout is None else connect_timeout
         self.retry = retry or RetryPolicy()
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            headers={"X-API-Key": api_key, "User-Agent": user_agent, "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout, connect=self._connect_timeout),
-            verify=_tls_verification(verify),
+        self.transport = Transport(
+            api_key,
+            base_url,
+            user_agent=user_agent,
+            timeout=timeout,
+            connect_timeout=connect,
+            retry=self.retry,
+            verify=verify,
             transport=transport,
-            follow_redirects=False,
         )
         self._listings: SharedListings[list[Webhook]] = SharedListings()
-        self._stats_lock = threading.Lock()
-        self._stats = dict.fromkeys(OPERATIONS, 0)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        self._http.close()
+        self.transport.close()
 
     def __enter__(self) -> ConnectlyClient:
         return self
@@ -123,8 +89,7 @@ class ConnectlyClient:
     @property
     def stats(self) -> dict[str, int]:
         """HTTP requests sent so far per endpoint, retries included (a snapshot)."""
-        with self._stats_lock:
-            return dict(self._stats)
+        return self.transport.stats
 
     # -- operations --------------------------------------------------------------------------
 
@@ -210,62 +175,8 @@ class ConnectlyClient:
         that the registration may exist, since a later refresh or import can still find it.
         """
         path = f"/v1/businesses/{_segment(business_id, 'business_id')}/create/webhooks"
-        attempts = Attempts(
-            self.retry, deadline, "create webhook", operation="create", method="POST", path=path
-        )
-        state = _CreateState()
-        state.preexisting = frozenset(preexisting) if preexisting is not None else None
         with self._listings.writing(business_id):
-            try:
-                return self._create(business_id, spec, attempts, state)
-            except ConnectlyError as exc:
-                cut_short = (
-                    isinstance(exc, OperationTimeout)
-                    and isinstance(exc.last_error, TransportError)
-                    and exc.last_error.request_sent
-                )
-                if (state.maybe_created or cut_short) and not isinstance(exc, Conflict):
-                    note = (
-                        "the registration may have been created; if a later create reports "
-                        "the topic as taken, import the webhook it names"
-                    )
-                    exc.hint = f"{exc.hint}; {note}" if exc.hint else note
-                raise
-
-    def _create(
-        self, business_id: str, spec: WebhookSpec, attempts: Attempts, state: _CreateState
-    ) -> str:
-        body = spec.to_api()
-        secrets = self._secrets(spec.configuration)
-        while True:
-            try:
-                response = self._send(attempts, body, secrets)
-            except TransportError as exc:
-                state.maybe_created = state.maybe_created or exc.request_sent
-                error: ConnectlyError = exc
-            else:
-                if response.is_success:
-                    try:
-                        return self._read_created_id(response, attempts, secrets)
-                    except InvalidResponse as exc:
-                        # It was created, we just cannot tell which id it got.
-                        state.maybe_created = True
-                        found = self._find_created(business_id, spec, attempts, exc, state)
-                        if found is not None:
-                            return found.id
-                        raise
-                error = self._error(response, attempts, secrets)
-                if response.status_code == 409:
-                    return self._resolve_conflict(business_id, spec, error, state, attempts)
-                if response.status_code >= 500:
-                    state.maybe_created = True
-            if state.maybe_created:
-                found = self._find_created(business_id, spec, attempts, error, state)
-                if found is not None:
-                    return found.id
-            if not self._retryable(error):
-                raise error
-            attempts.wait_before_retry(error)
+            return creating.create(self, business_id, spec, path, deadline, preexisting)
 
     def update_webhook(
         self,
@@ -292,7 +203,7 @@ class ConnectlyClient:
         if configuration is not None:
             body["configuration"] = configuration.to_api()
         with self._listings.writing(business_id):
-            self._call("update", "PUT", path, body, deadline, self._secrets(configuration))
+            self._call("update", "PUT", path, body, deadline, self.secrets(configuration))
 
     def delete_webhook(
         self, business_id: str, webhook_id: str, *, deadline: float | None = None
@@ -315,9 +226,11 @@ class ConnectlyClient:
             self.retry, deadline, "list webhooks", operation="list", method="GET", path=path
         )
         try:
-            return parse_listing(self._json(response, attempts, ()))
+            return parse_listing(self.transport.json(response, attempts, ()))
         except ShapeError as exc:
-            raise self._invalid(response, attempts, (), f"unexpected listing: {exc}") from None
+            raise self.transport.invalid(
+                response, attempts, (), f"unexpected listing: {exc}"
+            ) from None
 
     def _call(
         self,
@@ -341,7 +254,7 @@ class ConnectlyClient:
         )
         while True:
             try:
-                response = self._send(attempts, body, secrets)
+                response = self.transport.send(attempts, body, secrets)
             except TransportError as exc:
                 error: ConnectlyError = exc
             else:
@@ -349,273 +262,15 @@ class ConnectlyClient:
                     return response
                 # An accepted error status counts only when the API itself said it (a JSON
                 # error body), not a proxy's page or a wrong base_url.
-                from_api = _api_error_body(response.text)
+                from_api = api_error_body(response.text)
                 if response.status_code in ok_statuses and from_api:
                     return response
-                error = self._error(response, attempts, secrets)
+                error = self.transport.error(response, attempts, secrets)
                 if response.status_code in ok_statuses:
                     error.hint = "this answer did not come from Connectly's API: check base_url"
-            if not self._retryable(error):
+            if not retryable(error):
                 raise error
             attempts.wait_before_retry(error)
 
-    @staticmethod
-    def _retryable(error: ConnectlyError) -> bool:
-        if isinstance(error, TransportError):
-            return not error.permanent
-        return error.status in RETRYABLE_STATUSES
-
-    def _send(self, attempts: Attempts, body: Any, secrets: list[str]) -> httpx.Response:
-        """One HTTP exchange; every failure without a response becomes a TransportError."""
-        remaining = attempts.remaining()
-        read = self._timeout if remaining is None else min(self._timeout, remaining)
-        connect = min(self._connect_timeout, read)
-        attempts.count += 1
-        with self._stats_lock:
-            self._stats[attempts.operation] = self._stats.get(attempts.operation, 0) + 1
-        method, path = attempts.method, attempts.path
-        started = time.perf_counter()
-        try:
-            response = self._exchange(
-                method, path, body, httpx.Timeout(read, connect=connect, pool=connect), attempts
-            )
-        except httpx.TimeoutException as exc:
-            sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
-            logger.debug(
-                "%s %s -> %s after %.0f ms",
-                method,
-                path,
-                type(exc).__name__,
-                (time.perf_counter() - started) * 1000,
-            )
-            error = self._transport_error(exc, attempts, secrets, sent)
-            if attempts.deadline is not None and self.retry.clock() >= attempts.deadline - 0.01:
-                attempts.last_error = error
-                raise attempts.timeout("the deadline cut the request short") from None
-            raise error from None
-        except httpx.HTTPError as exc:  # transport failures, undecodable bodies
-            sent = not isinstance(exc, (httpx.ConnectError, httpx.UnsupportedProtocol))
-            logger.debug(
-                "%s %s -> %s after %.0f ms",
-                method,
-                path,
-                type(exc).__name__,
-                (time.perf_counter() - started) * 1000,
-            )
-            raise self._transport_error(exc, attempts, secrets, sent) from None
-        logger.debug(
-            "%s %s -> %d in %.0f ms",
-            method,
-            path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        return response
-
-    def _exchange(
-        self, method: str, path: str, body: Any, timeout: httpx.Timeout, attempts: Attempts
-    ) -> httpx.Response:
-        """The request, with the body read in chunks: httpx's timeouts bound each socket read,
-        so a server trickling its answer is cut off at the deadline here, and an answer larger
-        than any listing could be is refused."""
-        deadline = attempts.deadline
-        with self._http.stream(method, path, json=body, timeout=timeout) as streamed:
-            if streamed.is_stream_consumed:  # a transport that already read it (tests)
-                return streamed
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in streamed.iter_raw():  # as sent; the Response below decodes it
-                size += len(chunk)
-                if size > MAX_RESPONSE_BYTES:
-                    raise httpx.ReadError("the response is larger than 16 MiB")
-                if deadline is not None and self.retry.clock() > deadline:
-                    raise httpx.ReadTimeout("the response was still arriving at the deadline")
-                chunks.append(chunk)
-            return httpx.Response(
-                streamed.status_code,
-                headers=streamed.headers,
-                content=b"".join(chunks),
-                request=streamed.request,
-            )
-
-    def _transport_error(
-        self, exc: httpx.HTTPError, attempts: Attempts, secrets: list[str], sent: bool
-    ) -> TransportError:
-        detail = str(exc) or type(exc).__name__
-        local = isinstance(exc, httpx.LocalProtocolError)  # we could not even send it
-        permanent = local or "CERTIFICATE_VERIFY_FAILED" in detail or "certificate verify" in detail
-        if local:
-            what = "the request could not be sent"
-        elif permanent:
-            what = "the server's TLS certificate is not trusted (set ca_bundle to trust it)"
-        elif isinstance(exc, httpx.ConnectTimeout):
-            what = "connection timed out"
-        elif isinstance(exc, httpx.ConnectError):
-            what = "could not connect"
-        elif isinstance(exc, httpx.ReadTimeout):
-            what = "no response in time"
-        elif isinstance(exc, httpx.RemoteProtocolError):
-            what = "connection dropped"
-        elif isinstance(exc, httpx.TimeoutException):
-            what = "timed out"
-        else:
-            what = "network failure"
-        return TransportError(
-            f"{what} ({snippet(redact(detail, self._all_secrets(secrets)))})",
-            request_sent=sent and not permanent,
-            permanent=permanent,
-            operation=attempts.operation,
-            method=attempts.method,
-            path=attempts.path,
-        )
-
-    def _error(
-        self, response: httpx.Response, attempts: Attempts, secrets: list[str]
-    ) -> ConnectlyError:
-        return error_for_response(
-            response.status_code,
-            response.text,
-            content_type=response.headers.get("content-type", ""),
-            operation=attempts.operation,
-            method=attempts.method,
-            path=attempts.path,
-            secrets=self._all_secrets(secrets),
-            retry_after=parse_retry_after(
-                response.headers.get("retry-after"), self.retry.wall_clock()
-            ),
-        )
-
-    def _json(self, response: httpx.Response, attempts: Attempts, secrets: Iterable[str]) -> Any:
-        try:
-            return response.json()
-        except (ValueError, RecursionError):
-            text = response.text.strip()
-            what = "an empty body" if not text else f"a body that is not JSON: {text}"
-            raise self._invalid(response, attempts, secrets, f"expected JSON, got {what}") from None
-
-    def _invalid(
-        self, response: httpx.Response, attempts: Attempts, secrets: Iterable[str], message: str
-    ) -> InvalidResponse:
-        return InvalidResponse(
-            snippet(redact(message, self._all_secrets(secrets))),
-            status=response.status_code,
-            operation=attempts.operation,
-            method=attempts.method,
-            path=attempts.path,
-        )
-
-    def _read_created_id(
-        self, response: httpx.Response, attempts: Attempts, secrets: list[str]
-    ) -> str:
-        try:
-            return parse_created_id(self._json(response, attempts, secrets))
-        except ShapeError as exc:
-            raise self._invalid(
-                response, attempts, secrets, f"the create response has no webhook id ({exc})"
-            ) from None
-
-    def _resolve_conflict(
-        self,
-        business_id: str,
-        spec: WebhookSpec,
-        error: ConnectlyError,
-        state: _CreateState,
-        attempts: Attempts,
-    ) -> str:
-        """A 409 is either our own earlier create that only seemed lost (adopt it and return
-        its id) or a real conflict (raise Conflict naming the current holder)."""
-        existing: Webhook | None = None
-        try:
-            for webhook in self._listing_for_check(business_id, attempts):
-                if webhook.topic == spec.topic:
-                    existing = webhook
-                    break
-        except OperationTimeout:
-            attempts.last_error = error
-            raise attempts.timeout("ran out of time listing the topic's holder") from None
-        except ConnectlyError as exc:
-            error.hint = f"could not list the current registration: {exc.summary()}"
-        if existing is not None and state.maybe_created and _adoptable(existing, spec, state):
-            logger.debug("create: adopting %s after a 409 on retry", existing.id)
-            return existing.id
-        if existing is not None:
-            error.hint = (
-                f"topic {spec.topic!r} is held by webhook {existing.id} "
-                f"({existing.address}); import it or update it instead"
-            )
-        raise Conflict(error.message, existing=existing, **_fields(error))
-
-    def _find_created(
-        self,
-        business_id: str,
-        spec: WebhookSpec,
-        attempts: Attempts,
-        error: ConnectlyError,
-        state: _CreateState,
-    ) -> Webhook | None:
-        attempts.last_error = error
-        try:
-            listing = self._listing_for_check(business_id, attempts)
-        except OperationTimeout:
-            raise attempts.timeout("ran out of time checking whether it was created") from None
-        except ConnectlyError as exc:
-            error.hint = f"checking whether it was created failed: {exc.summary()}"
-            raise error from exc
-        for webhook in listing:
-            if _adoptable(webhook, spec, state):
-                logger.debug("create: adopting %s after a lost response", webhook.id)
-                return webhook
-        return None
-
-    def _listing_for_check(self, business_id: str, attempts: Attempts) -> list[Webhook]:
-        return self.list_webhooks(business_id, deadline=attempts.deadline, shared=False)
-
-    def _secrets(self, configuration: WebhookConfiguration | None) -> list[str]:
+    def secrets(self, configuration: WebhookConfiguration | None) -> list[str]:
         return configuration.secrets() if configuration is not None else []
-
-    def _all_secrets(self, secrets: Iterable[str]) -> list[str]:
-        return [self._api_key, *secrets]
-
-
-class _CreateState:
-    """Whether any attempt so far may have registered the webhook on the server, and which
-    registrations existed before the first attempt."""
-
-    maybe_created = False
-    preexisting: frozenset[str] | None = None
-
-
-def _api_error_body(text: str) -> bool:
-    """Whether a body is one of the API's documented JSON error shapes."""
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(data, dict) and ("message" in data or "code" in data)
-
-
-def _adoptable(webhook: Webhook, spec: WebhookSpec, state: _CreateState) -> bool:
-    if state.preexisting is not None and webhook.id in state.preexisting:
-        return False
-    return _same_registration(webhook, spec)
-
-
-def _same_registration(webhook: Webhook, spec: WebhookSpec) -> bool:
-    if webhook.topic != spec.topic or webhook.address != spec.address:
-        return False
-    wanted = spec.type or "custom"
-    return webhook.type is None or webhook.type == wanted
-
-
-def _fields(error: ConnectlyError) -> dict[str, Any]:
-    return {
-        "status": error.status,
-        "code": error.code,
-        "trace_id": error.trace_id,
-        "operation": error.operation,
-        "method": error.method,
-        "path": error.path,
-        "details": error.details,
-        "retry_after": error.retry_after,
-        "hint": error.hint,
-    }

@@ -246,3 +246,40 @@ def parse_created_id(body: object) -> str:
     if not webhook_id:
         raise ShapeError("response: has no webhook id")
     return webhook_id
+
+
+def same_registration(webhook: Webhook, spec: WebhookSpec, *, settings: bool = True) -> bool:
+    """Whether a listed webhook is what ``spec`` would register, as far as the listing shows.
+
+    Parts the listing leaves out (``type`` among them), or the spec leaves to the server, are
+    not compared; a spec without a type means the server's default, ``custom``. With
+    ``settings=False`` only topic, address and type count (the no-duplicate create's test of
+    "this is what I just made", where the server may have normalised the settings).
+    """
+    if webhook.topic != spec.topic or webhook.address != spec.address:
+        return False
+    if webhook.type is not None and webhook.type != (spec.type or "custom"):
+        return False
+    want, have = spec.configuration, webhook.configuration
+    if not settings or want is None or have is None:
+        return True
+    pairs = (
+        (want.echo, have.echo),
+        (_sorted_or_none(want.channel_types), _sorted_or_none(have.channel_types)),
+        (_filters_or_none(want.filters), _filters_or_none(have.filters)),
+    )
+    if any(w is not None and h is not None and w != h for w, h in pairs):
+        return False
+    we_want, we_have = want.webengage_configuration, have.webengage_configuration
+    if we_want is not None and we_have is not None:
+        url = we_want.webengage_webhook_url
+        return url is None or url == we_have.webengage_webhook_url
+    return True
+
+
+def _sorted_or_none(values: list[str] | None) -> list[str] | None:
+    return None if values is None else sorted(values)
+
+
+def _filters_or_none(filters: list[Filter] | None) -> list[tuple[str, str]] | None:
+    return None if filters is None else sorted((f.field, f.expression) for f in filters)

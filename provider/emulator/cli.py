@@ -8,7 +8,7 @@ import sys
 import threading
 from types import FrameType
 
-from .modes import CREATE_STATUS, ERROR_SHAPE, LISTING_TOKEN, LISTING_TYPE, ON_CONFLICT
+from .modes import CREATE_STATUS, ERROR_SHAPE, LISTING_TOKEN, LISTING_TYPE, MODE_NAMES, ON_CONFLICT
 from .server import Emulator
 
 
@@ -61,15 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             state_file=args.state,
             strict=args.strict,
-            on_conflict=args.on_conflict,
-            listing_type=args.listing_type,
-            listing_token=args.listing_token,
-            fill_defaults=args.fill_defaults,
-            omit_empty_webhooks=args.omit_empty_webhooks,
-            create_status=args.create_status,
-            error_shape=args.error_shape,
             max_connections=args.max_connections,
             max_body_bytes=args.max_body_bytes,
+            **{name: getattr(args, name) for name in MODE_NAMES},
         )
         emulator.set_latency(args.latency_ms)
         emulator.start()

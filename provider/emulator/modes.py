@@ -50,6 +50,9 @@ class Modes:
         return dataclasses.asdict(self)
 
 
+# The switches' names, listed once: the emulator's keyword options and its CLI flags.
+MODE_NAMES = tuple(f.name for f in dataclasses.fields(Modes))
+
 STRICT = Modes(
     on_conflict="409",
     listing_type="omit",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from ..plugin.codec import Path, format_path
+from ..plugin.path import Path, format_path
 
 
 class Severity(IntEnum):

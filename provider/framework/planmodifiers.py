@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ..plugin.cty import UNKNOWN
 from .planning import AttributePlan
@@ -17,7 +18,7 @@ class UseStateForUnknown:
     """
 
     description: str = "Once known, plans show the value instead of (known after apply)"
-    phase: str = "value"
+    phase: Literal["value", "replace"] = "value"
     # The same sentence for every attribute using it: documentation says it once.
     documented_once: bool = True
 
@@ -36,7 +37,7 @@ class RequiresReplace:
     """
 
     description: str = "Changing this value forces a new resource to be created."
-    phase: str = "replace"
+    phase: Literal["value", "replace"] = "replace"
 
     def __call__(self, plan: AttributePlan) -> None:
         if plan.creating:

@@ -17,11 +17,11 @@ same plans from us as from Go providers:
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ..plugin.codec import Key, Path
 from ..plugin.cty import UNKNOWN
+from ..plugin.path import Key, Path
 from .diagnostics import Diagnostics
 from .schema import Attribute
 
@@ -37,12 +37,6 @@ class AttributePlan:
     planned: Any
     creating: bool
     requires_replace: bool = False
-
-
-@dataclass
-class PlanResult:
-    planned: Any
-    requires_replace: list[Path] = field(default_factory=list)
 
 
 def _get(obj: Any, key: str) -> Any:
@@ -127,7 +121,7 @@ def run_plan_modifiers(
 ) -> None:
     for name, attr in attributes.items():
         here = (*path, name)
-        modifiers = [m for m in attr.plan_modifiers if getattr(m, "phase", "value") == phase]
+        modifiers = [m for m in attr.plan_modifiers if m.phase == phase]
         if modifiers:
             question = AttributePlan(
                 path=here,

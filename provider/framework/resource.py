@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..plugin.codec import Path
+from ..plugin.path import Path
 from .diagnostics import Diagnostics
+from .privatestate import PrivateState
 from .schema import IdentitySchema, Schema
 
 
@@ -36,7 +37,7 @@ class PlanContext(CallContext):
     config: Any = None
     prior: Any = None
     planned: Any = None
-    private: bytes = b""
+    private: PrivateState = field(default_factory=PrivateState)
     requires_replace: list[Path] = field(default_factory=list)
 
     @property
@@ -49,7 +50,7 @@ class ApplyContext(CallContext):
     config: Any = None
     prior: Any = None
     planned: Any = None
-    private: bytes = b""
+    private: PrivateState = field(default_factory=PrivateState)
     # A create that made something remote and then failed sets this, so the object is saved
     # (tainted) instead of being forgotten and later created a second time.
     partial_state: Any = None
@@ -58,7 +59,7 @@ class ApplyContext(CallContext):
 @dataclass
 class ReadContext(CallContext):
     state: Any = None
-    private: bytes = b""
+    private: PrivateState = field(default_factory=PrivateState)
     identity: Any = None
 
 
@@ -66,7 +67,7 @@ class ReadContext(CallContext):
 class ImportContext(CallContext):
     id: str = ""
     identity: Any = None
-    private: bytes = b""
+    private: PrivateState = field(default_factory=PrivateState)
 
 
 class Resource:

@@ -1,4 +1,4 @@
-"""Schemas: what attributes a resource has, how each is planned and checked, and their wire form.
+"""Schemas: what attributes a resource has, and how each is planned and checked.
 
 An :class:`Attribute` carries its own validators, plan modifiers and default, so that the rules
 for one attribute sit next to its declaration, the way the Go plugin framework does it.
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..plugin import cty
-from ..plugin.codec import Path
+from ..plugin.path import Path
 
 if TYPE_CHECKING:
     from .diagnostics import Diagnostics
@@ -29,10 +29,17 @@ class Validator(Protocol):
 
 
 class PlanModifier(Protocol):
-    """Adjusts the planned value of one attribute (see :mod:`.planning`)."""
+    """Adjusts the planned value of one attribute (see :mod:`.planning`).
+
+    ``phase`` says when it runs: ``"value"`` modifiers before the resource's own plan hook,
+    ``"replace"`` ones after it, so that a replace check sees the values that hook decided.
+    """
 
     @property
     def description(self) -> str: ...
+
+    @property
+    def phase(self) -> Literal["value", "replace"]: ...
 
     def __call__(self, plan: AttributePlan) -> None: ...
 
@@ -147,78 +154,3 @@ def _wrap(nesting: str, obj: cty.Object) -> cty.CtyType:
     if nesting == "map":
         return cty.Map(obj)
     raise ValueError(f"unknown nesting {nesting!r}")
-
-
-# ------------------------------------------------------------------------ wire form
-
-_NESTING_ATTR = {"single": 1, "list": 2, "set": 3, "map": 4}
-_NESTING_BLOCK = {"single": 1, "list": 2, "set": 3, "map": 4, "group": 5}
-_MARKDOWN = 1
-
-
-def schema_to_proto(pb: Any, schema: Schema) -> Any:
-    return pb.Schema(
-        version=schema.version, block=_block_to_proto(pb, schema.block, schema.version)
-    )
-
-
-def _block_to_proto(pb: Any, block: Block, version: int = 0) -> Any:
-    return pb.Schema.Block(
-        version=version,
-        attributes=[_attr_to_proto(pb, n, a) for n, a in block.attributes.items()],
-        block_types=[
-            pb.Schema.NestedBlock(
-                type_name=name,
-                block=_block_to_proto(pb, nb.block),
-                nesting=_NESTING_BLOCK[nb.nesting],
-                min_items=nb.min_items,
-                max_items=nb.max_items,
-            )
-            for name, nb in block.blocks.items()
-        ],
-        description=block.description,
-        description_kind=_MARKDOWN,
-        deprecated=block.deprecated,
-    )
-
-
-def _attr_to_proto(pb: Any, name: str, attr: Attribute) -> Any:
-    msg = pb.Schema.Attribute(
-        name=name,
-        description=attr.description,
-        description_kind=_MARKDOWN,
-        required=attr.required,
-        optional=attr.optional,
-        computed=attr.computed,
-        sensitive=attr.sensitive,
-        write_only=attr.write_only,
-        deprecated=bool(attr.deprecation_message),
-        deprecation_message=attr.deprecation_message,
-    )
-    if attr.type is not None:
-        msg.type = attr.type.type_json()
-    else:
-        assert attr.nested is not None
-        msg.nested_type.CopyFrom(
-            pb.Schema.Object(
-                attributes=[_attr_to_proto(pb, n, a) for n, a in attr.nested.attributes.items()],
-                nesting=_NESTING_ATTR[attr.nested.nesting],
-            )
-        )
-    return msg
-
-
-def identity_to_proto(pb: Any, identity: IdentitySchema) -> Any:
-    return pb.ResourceIdentitySchema(
-        version=identity.version,
-        identity_attributes=[
-            pb.ResourceIdentitySchema.IdentityAttribute(
-                name=a.name,
-                type=a.type.type_json(),
-                description=a.description,
-                required_for_import=a.required_for_import,
-                optional_for_import=a.optional_for_import,
-            )
-            for a in identity.attributes
-        ],
-    )

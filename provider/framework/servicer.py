@@ -7,29 +7,17 @@ Schemas are turned into protobuf once, on first use, and reused for every later 
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any, cast
+from collections.abc import Iterator
+from typing import Any
 
-from ..plugin import logs
-from ..plugin.codec import (
-    CodecError,
-    Key,
-    Path,
-    decode_json,
-    decode_msgpack,
-    encode_msgpack,
-    from_json_value,
-    parse_json,
-)
-from ..plugin.cty import UNKNOWN, CtyType
-from ..plugin.cty import Object as CtyObject
 from ..plugin.wire import tfplugin6_pb2 as pb
 from ..plugin.wire import tfplugin6_pb2_grpc as pb_grpc
-from . import planning
-from .diagnostics import Diagnostic, DiagnosticError, Diagnostics, Severity
+from . import planning, upgrade, wire
+from .calls import answer_unoffered, guarded
+from .diagnostics import DiagnosticError, Diagnostics
+from .privatestate import PrivateState
 from .resource import (
     ApplyContext,
     DataSource,
@@ -42,119 +30,9 @@ from .resource import (
     Resource,
     ValidateContext,
 )
-from .schema import identity_to_proto, schema_to_proto
+from .values import wholly_known
 
 log = logging.getLogger("framework")
-
-
-def path_to_proto(path: Path) -> Any:
-    steps = []
-    for step in path:
-        if isinstance(step, int):
-            steps.append(pb.AttributePath.Step(element_key_int=step))
-        elif isinstance(step, Key):
-            steps.append(pb.AttributePath.Step(element_key_string=str(step)))
-        else:
-            steps.append(pb.AttributePath.Step(attribute_name=step))
-    return pb.AttributePath(steps=steps)
-
-
-def diag_to_proto(d: Diagnostic) -> Any:
-    msg = pb.Diagnostic(
-        severity=cast(Any, int(d.severity)),
-        summary=logs.redact(d.summary),
-        detail=logs.redact(d.detail),
-    )
-    if d.path:
-        msg.attribute.CopyFrom(path_to_proto(d.path))
-    return msg
-
-
-def _dv(ty: CtyType, value: Any) -> Any:
-    return pb.DynamicValue(msgpack=encode_msgpack(ty, value))
-
-
-def _decode(ty: CtyType, dv: Any, what: str) -> Any:
-    if dv is None:
-        return None
-    try:
-        if dv.msgpack:
-            return decode_msgpack(ty, dv.msgpack)
-        if dv.json:
-            return decode_json(ty, dv.json)
-        return None
-    except CodecError as exc:
-        raise DiagnosticError(
-            f"Invalid {what} received from Terraform",
-            f"The {what} could not be decoded: {exc}",
-            exc.path or None,
-        ) from None
-
-
-def _wholly_known(value: Any) -> bool:
-    if value is UNKNOWN:
-        return False
-    if isinstance(value, dict):
-        return all(_wholly_known(v) for v in value.values())
-    if isinstance(value, list):
-        return all(_wholly_known(v) for v in value)
-    return True
-
-
-def _decode_list_config(lr: ListResource, dv: Any) -> Any:
-    """The list block's ``config``: Terraform wraps the list schema in a ``config`` block, and
-    we accept the value with or without that wrapper."""
-    try:
-        return _decode(lr.schema.type, dv, "list configuration")
-    except DiagnosticError:
-        wrapped = CtyObject({"config": lr.schema.type})
-        value = _decode(wrapped, dv, "list configuration")
-        return value.get("config") if isinstance(value, dict) else None
-
-
-def guarded(operation: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Turns every exception of one RPC into diagnostics on its response."""
-
-    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
-        response_type = getattr(pb, operation).Response
-
-        @functools.wraps(method)
-        def call(self: ProviderServicer, request: Any, context: Any) -> Any:
-            diags = Diagnostics()
-            try:
-                response = method(self, request, diags)
-            except DiagnosticError as exc:
-                diags.items.append(exc.diagnostic)
-                response = None
-            except Exception as exc:
-                log.debug("%s failed", operation, exc_info=True)
-                diags.error(
-                    f"Unexpected error in {operation}",
-                    f"{type(exc).__name__}: {exc}\n\nThis is a bug in the provider; "
-                    "please report it, with the output of TF_LOG=debug.",
-                )
-                response = None
-            if response is None:
-                response = response_type()
-                if operation in ("ReadResource",) and request.HasField("current_state"):
-                    # Never lose state on a failed read: hand the current one back.
-                    response.new_state.CopyFrom(request.current_state)
-                    response.private = request.private
-                if operation == "ApplyResourceChange" and request.HasField("prior_state"):
-                    response.new_state.CopyFrom(request.prior_state)
-                    response.private = request.planned_private
-            fields = response.DESCRIPTOR.fields_by_name
-            if "diagnostics" in fields:
-                response.diagnostics.extend(diag_to_proto(d) for d in diags)
-            elif "diagnostic" in fields:  # ListResource.Event
-                response.diagnostic.extend(diag_to_proto(d) for d in diags)
-            elif "Error" in fields and diags.has_errors:  # StopProvider
-                response.Error = "; ".join(f"{d.summary}: {d.detail}" for d in diags)
-            return response
-
-        return call
-
-    return wrap
 
 
 class ProviderServicer(pb_grpc.ProviderServicer):
@@ -216,17 +94,13 @@ class ProviderServicer(pb_grpc.ProviderServicer):
     def GetProviderSchema(self, request: Any, diags: Diagnostics) -> Any:
         with self._schema_lock:
             if self._schema_response is None:
-                response = pb.GetProviderSchema.Response(
-                    provider=schema_to_proto(pb, self.provider.schema),
-                    server_capabilities=self._capabilities(),
+                self._schema_response = wire.provider_schema(
+                    self.provider.schema,
+                    self._capabilities(),
+                    {n: r.schema for n, r in self.resources.items()},
+                    {n: d.schema for n, d in self.data_sources.items()},
+                    {n: lr.schema for n, lr in self.list_resources.items()},
                 )
-                for name, res in self.resources.items():
-                    response.resource_schemas[name].CopyFrom(schema_to_proto(pb, res.schema))
-                for name, ds in self.data_sources.items():
-                    response.data_source_schemas[name].CopyFrom(schema_to_proto(pb, ds.schema))
-                for name, lr in self.list_resources.items():
-                    response.list_resource_schemas[name].CopyFrom(schema_to_proto(pb, lr.schema))
-                self._schema_response = response
             return self._schema_response
 
     @guarded("GetResourceIdentitySchemas")
@@ -234,7 +108,9 @@ class ProviderServicer(pb_grpc.ProviderServicer):
         response = pb.GetResourceIdentitySchemas.Response()
         for name, res in self.resources.items():
             if res.identity_schema is not None:
-                response.identity_schemas[name].CopyFrom(identity_to_proto(pb, res.identity_schema))
+                response.identity_schemas[name].CopyFrom(
+                    wire.identity_to_proto(res.identity_schema)
+                )
         return response
 
     @guarded("GetFunctions")
@@ -246,14 +122,14 @@ class ProviderServicer(pb_grpc.ProviderServicer):
     @guarded("ValidateProviderConfig")
     def ValidateProviderConfig(self, request: Any, diags: Diagnostics) -> Any:
         schema = self.provider.schema
-        config = _decode(schema.type, request.config, "provider configuration")
+        config = wire.decode(schema.type, request.config, "provider configuration")
         planning.validate_attributes(schema.block.attributes, config, diags)
         self.provider.validate(ValidateContext(config=config, **self._ctx_kwargs(diags)))
         return None
 
     @guarded("ConfigureProvider")
     def ConfigureProvider(self, request: Any, diags: Diagnostics) -> Any:
-        config = _decode(self.provider.schema.type, request.config, "provider configuration")
+        config = wire.decode(self.provider.schema.type, request.config, "provider configuration")
         ctx = ValidateContext(config=config, **self._ctx_kwargs(diags))
         data = self.provider.configure(ctx, request.terraform_version)
         if not diags.has_errors:
@@ -274,7 +150,7 @@ class ProviderServicer(pb_grpc.ProviderServicer):
     @guarded("ValidateResourceConfig")
     def ValidateResourceConfig(self, request: Any, diags: Diagnostics) -> Any:
         res = self._resource(request.type_name)
-        config = _decode(res.schema.type, request.config, "configuration")
+        config = wire.decode(res.schema.type, request.config, "configuration")
         planning.validate_attributes(res.schema.block.attributes, config, diags)
         res.validate(ValidateContext(config=config, **self._ctx_kwargs(diags)))
         return None
@@ -282,7 +158,7 @@ class ProviderServicer(pb_grpc.ProviderServicer):
     @guarded("ValidateDataResourceConfig")
     def ValidateDataResourceConfig(self, request: Any, diags: Diagnostics) -> Any:
         ds = self._data_source(request.type_name)
-        config = _decode(ds.schema.type, request.config, "configuration")
+        config = wire.decode(ds.schema.type, request.config, "configuration")
         planning.validate_attributes(ds.schema.block.attributes, config, diags)
         ds.validate(ValidateContext(config=config, **self._ctx_kwargs(diags)))
         return None
@@ -292,35 +168,11 @@ class ProviderServicer(pb_grpc.ProviderServicer):
     @guarded("UpgradeResourceState")
     def UpgradeResourceState(self, request: Any, diags: Diagnostics) -> Any:
         res = self._resource(request.type_name)
-        ty = res.schema.type
         raw = request.raw_state
-        if raw.flatmap and not raw.json:
-            raise DiagnosticError(
-                "State too old",
-                "This state was written by Terraform 0.11 or older and cannot be read; "
-                "remove it from state and import the object again.",
-            )
-        if request.version > res.schema.version:
-            raise DiagnosticError(
-                "State from a newer provider",
-                f"The state of this {request.type_name} was written by a newer version of the "
-                f"provider (schema version {request.version}, this one knows "
-                f"{res.schema.version}). Upgrade the provider.",
-            )
-        try:
-            data = parse_json(raw.json) if raw.json else None
-        except CodecError as exc:
-            raise DiagnosticError("Invalid state", f"The stored state is not JSON: {exc}") from None
-        if isinstance(data, dict) and request.version < res.schema.version:
-            data = res.upgrade_state(int(request.version), data)
-        try:
-            # Attributes this schema no longer has are dropped; new ones start null.
-            state = from_json_value(ty, data)
-        except CodecError as exc:
-            raise DiagnosticError(
-                "Invalid state", f"The stored state does not fit the schema: {exc}", exc.path
-            ) from None
-        return pb.UpgradeResourceState.Response(upgraded_state=_dv(ty, state))
+        state = upgrade.upgraded_state(
+            res, request.type_name, int(request.version), raw.json, bool(raw.flatmap)
+        )
+        return pb.UpgradeResourceState.Response(upgraded_state=wire.encode(res.schema.type, state))
 
     @guarded("UpgradeResourceIdentity")
     def UpgradeResourceIdentity(self, request: Any, diags: Diagnostics) -> Any:
@@ -328,36 +180,43 @@ class ProviderServicer(pb_grpc.ProviderServicer):
         if res.identity_schema is None:
             raise DiagnosticError("No identity", f"{request.type_name} has no identity.")
         ty = res.identity_schema.type
-        identity = _decode(ty, pb.DynamicValue(json=request.raw_identity.json), "identity")
+        identity = wire.decode(ty, pb.DynamicValue(json=request.raw_identity.json), "identity")
         return pb.UpgradeResourceIdentity.Response(
-            upgraded_identity=pb.ResourceIdentityData(identity_data=_dv(ty, identity))
+            upgraded_identity=pb.ResourceIdentityData(identity_data=wire.encode(ty, identity))
         )
 
     def _identity(self, res: Resource, state: Any) -> Any:
         if res.identity_schema is None or state is None:
             return None
         identity = res.identity_of(state)
-        if identity is None or not _wholly_known(identity):
+        if identity is None or not wholly_known(identity):
             return None
-        return pb.ResourceIdentityData(identity_data=_dv(res.identity_schema.type, identity))
+        return pb.ResourceIdentityData(
+            identity_data=wire.encode(res.identity_schema.type, identity)
+        )
 
     @guarded("ReadResource")
     def ReadResource(self, request: Any, diags: Diagnostics) -> Any:
         res = self._resource(request.type_name)
         ty = res.schema.type
-        current = _decode(ty, request.current_state, "state")
+        current = wire.decode(ty, request.current_state, "state")
         identity = None
         if res.identity_schema is not None and request.HasField("current_identity"):
-            identity = _decode(
+            identity = wire.decode(
                 res.identity_schema.type, request.current_identity.identity_data, "identity"
             )
         ctx = ReadContext(
-            state=current, private=request.private, identity=identity, **self._ctx_kwargs(diags)
+            state=current,
+            private=PrivateState(request.private),
+            identity=identity,
+            **self._ctx_kwargs(diags),
         )
         new = res.read(ctx) if current is not None else None
         if diags.has_errors:
             return None  # the guard hands the current state back
-        response = pb.ReadResource.Response(new_state=_dv(ty, new), private=ctx.private)
+        response = pb.ReadResource.Response(
+            new_state=wire.encode(ty, new), private=ctx.private.to_bytes()
+        )
         new_identity = self._identity(res, new)
         if new_identity is not None:
             response.new_identity.CopyFrom(new_identity)
@@ -369,12 +228,12 @@ class ProviderServicer(pb_grpc.ProviderServicer):
     def PlanResourceChange(self, request: Any, diags: Diagnostics) -> Any:
         res = self._resource(request.type_name)
         ty = res.schema.type
-        prior = _decode(ty, request.prior_state, "prior state")
-        proposed = _decode(ty, request.proposed_new_state, "proposed new state")
-        config = _decode(ty, request.config, "configuration")
+        prior = wire.decode(ty, request.prior_state, "prior state")
+        proposed = wire.decode(ty, request.proposed_new_state, "proposed new state")
+        config = wire.decode(ty, request.config, "configuration")
         if proposed is None:  # destroy
             return pb.PlanResourceChange.Response(
-                planned_state=_dv(ty, None), planned_private=request.prior_private
+                planned_state=wire.encode(ty, None), planned_private=request.prior_private
             )
         attributes = res.schema.block.attributes
         planned = planning.plan_attributes(attributes, config, prior, proposed)
@@ -382,7 +241,7 @@ class ProviderServicer(pb_grpc.ProviderServicer):
             config=config,
             prior=prior,
             planned=planned,
-            private=request.prior_private,
+            private=PrivateState(request.prior_private),
             **self._ctx_kwargs(diags),
         )
         res.modify_plan(ctx)
@@ -393,9 +252,9 @@ class ProviderServicer(pb_grpc.ProviderServicer):
             if extra not in replace:
                 replace.append(extra)
         response = pb.PlanResourceChange.Response(
-            planned_state=_dv(ty, ctx.planned),
-            planned_private=ctx.private,
-            requires_replace=[path_to_proto(p) for p in replace],
+            planned_state=wire.encode(ty, ctx.planned),
+            planned_private=ctx.private.to_bytes(),
+            requires_replace=[wire.path_to_proto(p) for p in replace],
         )
         if prior is not None and not replace:
             identity = self._identity(res, ctx.planned)
@@ -407,21 +266,21 @@ class ProviderServicer(pb_grpc.ProviderServicer):
     def ApplyResourceChange(self, request: Any, diags: Diagnostics) -> Any:
         res = self._resource(request.type_name)
         ty = res.schema.type
-        prior = _decode(ty, request.prior_state, "prior state")
-        planned = _decode(ty, request.planned_state, "planned state")
-        config = _decode(ty, request.config, "configuration")
+        prior = wire.decode(ty, request.prior_state, "prior state")
+        planned = wire.decode(ty, request.planned_state, "planned state")
+        config = wire.decode(ty, request.config, "configuration")
         ctx = ApplyContext(
             config=config,
             prior=prior,
             planned=planned,
-            private=request.planned_private,
+            private=PrivateState(request.planned_private),
             **self._ctx_kwargs(diags),
         )
         if planned is None:
             res.delete(ctx)
             if diags.has_errors:
                 return None  # keeps the prior state: the object may still exist
-            return pb.ApplyResourceChange.Response(new_state=_dv(ty, None))
+            return pb.ApplyResourceChange.Response(new_state=wire.encode(ty, None))
         if prior is None:
             try:
                 new = res.create(ctx)
@@ -439,22 +298,22 @@ class ProviderServicer(pb_grpc.ProviderServicer):
             if diags.has_errors:
                 if ctx.partial_state is not None:
                     # Saved as tainted: the remote object exists and must not be forgotten.
-                    return self._apply_response(res, ctx.partial_state, ctx.private)
-                return pb.ApplyResourceChange.Response(new_state=_dv(ty, None))
+                    return self._apply_response(res, ctx.partial_state, ctx.private.to_bytes())
+                return pb.ApplyResourceChange.Response(new_state=wire.encode(ty, None))
         else:
             new = res.update(ctx)
             if diags.has_errors:
                 return None
-        if not _wholly_known(new):
+        if not wholly_known(new):
             raise DiagnosticError(
                 "Provider left values unknown after apply",
                 f"{request.type_name}: the result still contains unknown values.",
             )
-        return self._apply_response(res, new, ctx.private)
+        return self._apply_response(res, new, ctx.private.to_bytes())
 
     def _apply_response(self, res: Resource, state: Any, private: bytes) -> Any:
         response = pb.ApplyResourceChange.Response(
-            new_state=_dv(res.schema.type, state), private=private
+            new_state=wire.encode(res.schema.type, state), private=private
         )
         identity = self._identity(res, state)
         if identity is not None:
@@ -466,13 +325,17 @@ class ProviderServicer(pb_grpc.ProviderServicer):
         res = self._resource(request.type_name)
         identity = None
         if res.identity_schema is not None and request.HasField("identity"):
-            identity = _decode(res.identity_schema.type, request.identity.identity_data, "identity")
+            identity = wire.decode(
+                res.identity_schema.type, request.identity.identity_data, "identity"
+            )
         ctx = ImportContext(id=request.id, identity=identity, **self._ctx_kwargs(diags))
         state = res.import_state(ctx)
         if diags.has_errors or state is None:
             return None
         imported = pb.ImportResourceState.ImportedResource(
-            type_name=request.type_name, state=_dv(res.schema.type, state), private=ctx.private
+            type_name=request.type_name,
+            state=wire.encode(res.schema.type, state),
+            private=ctx.private.to_bytes(),
         )
         ident = self._identity(res, state)
         if ident is not None:
@@ -490,13 +353,13 @@ class ProviderServicer(pb_grpc.ProviderServicer):
     def ReadDataSource(self, request: Any, diags: Diagnostics) -> Any:
         ds = self._data_source(request.type_name)
         ty = ds.schema.type
-        config = _decode(ty, request.config, "configuration")
+        config = wire.decode(ty, request.config, "configuration")
         state = ds.read(ValidateContext(config=config, **self._ctx_kwargs(diags)))
         if diags.has_errors:
             return None
-        if not _wholly_known(state):
+        if not wholly_known(state):
             raise DiagnosticError("Data source left values unknown", request.type_name)
-        return pb.ReadDataSource.Response(state=_dv(ty, state))
+        return pb.ReadDataSource.Response(state=wire.encode(ty, state))
 
     # ------------------------------------------------------------ list (terraform query)
 
@@ -511,7 +374,7 @@ class ProviderServicer(pb_grpc.ProviderServicer):
     @guarded("ValidateListResourceConfig")
     def ValidateListResourceConfig(self, request: Any, diags: Diagnostics) -> Any:
         lr = self._list_resource(request.type_name)
-        config = _decode_list_config(lr, request.config)
+        config = wire.decode_list_config(lr, request.config)
         planning.validate_attributes(lr.schema.block.attributes, config, diags)
         lr.validate(ValidateContext(config=config, **self._ctx_kwargs(diags)))
         return None
@@ -524,7 +387,7 @@ class ProviderServicer(pb_grpc.ProviderServicer):
             lr = self._list_resource(request.type_name)
             res = self.resources[request.type_name]
             assert res.identity_schema is not None, "a list resource needs an identity"
-            config = _decode_list_config(lr, request.config)
+            config = wire.decode_list_config(lr, request.config)
             ctx = ListContext(
                 config=config,
                 include_resource=request.include_resource_object,
@@ -536,12 +399,12 @@ class ProviderServicer(pb_grpc.ProviderServicer):
                     break
                 event = pb.ListResource.Event(
                     identity=pb.ResourceIdentityData(
-                        identity_data=_dv(res.identity_schema.type, found.identity)
+                        identity_data=wire.encode(res.identity_schema.type, found.identity)
                     ),
                     display_name=found.display_name,
                 )
                 if found.state is not None:
-                    event.resource_object.CopyFrom(_dv(res.schema.type, found.state))
+                    event.resource_object.CopyFrom(wire.encode(res.schema.type, found.state))
                 yield event
         except DiagnosticError as exc:
             diags.items.append(exc.diagnostic)
@@ -549,7 +412,7 @@ class ProviderServicer(pb_grpc.ProviderServicer):
             log.debug("ListResource failed", exc_info=True)
             diags.error("Unexpected error in ListResource", f"{type(exc).__name__}: {exc}")
         if diags.items:
-            yield pb.ListResource.Event(diagnostic=[diag_to_proto(d) for d in diags])
+            yield pb.ListResource.Event(diagnostic=[wire.diag_to_proto(d) for d in diags])
 
     # ------------------------------------------------------------ not offered
 
@@ -560,44 +423,4 @@ class ProviderServicer(pb_grpc.ProviderServicer):
         )
 
 
-def _unsupported(operation: str) -> Callable[..., Any]:
-    """For calls Terraform makes only when the schema declares something we do not have."""
-    method = getattr(pb, operation, None)
-
-    def call(self: ProviderServicer, request: Any, context: Any) -> Any:
-        text = f"This provider does not support {operation}."
-        response_type = getattr(method, "Response", None) if method is not None else None
-        if response_type is not None and "diagnostics" in response_type.DESCRIPTOR.fields_by_name:
-            response = response_type()
-            response.diagnostics.append(
-                pb.Diagnostic(
-                    severity=cast(Any, int(Severity.ERROR)), summary="Unsupported call", detail=text
-                )
-            )
-            return response
-        import grpc
-
-        context.abort(grpc.StatusCode.UNIMPLEMENTED, text)
-
-    return call
-
-
-def _stream_unsupported(operation: str) -> Callable[..., Iterator[Any]]:
-    def call(self: ProviderServicer, request: Any, context: Any) -> Iterator[Any]:
-        import grpc
-
-        context.abort(grpc.StatusCode.UNIMPLEMENTED, f"This provider does not support {operation}.")
-        yield from ()
-
-    return call
-
-
-_STREAMING = {"ReadStateBytes", "WriteStateBytes", "InvokeAction"}
-for _method in pb.DESCRIPTOR.services_by_name["Provider"].methods:
-    if _method.name not in ProviderServicer.__dict__:
-        if _method.name in _STREAMING:
-            setattr(ProviderServicer, _method.name, _stream_unsupported(_method.name))
-        else:
-            request_name = _method.input_type.containing_type
-            op = request_name.name if request_name is not None else _method.name
-            setattr(ProviderServicer, _method.name, _unsupported(op))
+answer_unoffered(ProviderServicer)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..plugin import cty
-from ..plugin.codec import Path
+from ..plugin.path import Path
 from .diagnostics import Diagnostics
 from .schema import Attribute, NestedAttributes
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..plugin.codec import Path
 from ..plugin.cty import UNKNOWN
+from ..plugin.path import Path
 from .diagnostics import Diagnostics
 
 

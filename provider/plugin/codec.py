@@ -30,16 +30,7 @@ from .cty import (
     parse_type_json,
     type_from_json,
 )
-
-
-class Key(str):
-    """A map key in a path, as opposed to an attribute name."""
-
-    __slots__ = ()
-
-
-PathStep = str | int
-Path = tuple[PathStep, ...]
+from .path import Key, Path, format_path
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -59,20 +50,6 @@ class CodecError(ValueError):
         if not self.path:
             return self.message
         return f"{format_path(self.path)}: {self.message}"
-
-
-def format_path(path: Path) -> str:
-    out = ""
-    for step in path:
-        if isinstance(step, int):
-            out += f"[{step}]"
-        elif isinstance(step, Key):
-            out += f"[{str(step)!r}]"
-        elif out:
-            out += f".{step}"
-        else:
-            out = step
-    return out
 
 
 class _Ext:

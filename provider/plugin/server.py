@@ -48,8 +48,6 @@ class ServeOptions:
     name: str
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     max_workers: int = 64
-    # Called when Terraform asks the provider to stop work in flight (StopProvider).
-    on_stop: Callable[[], None] | None = None
 
 
 def check_handshake_env(env: Mapping[str, str]) -> None:

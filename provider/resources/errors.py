@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..framework.diagnostics import DiagnosticError
+from .provider_data import Interrupted
 
 if TYPE_CHECKING:
     from ..connectly.errors import ConnectlyError
@@ -55,6 +58,39 @@ def api_error(
     if advice:
         detail += "\n\n" + advice
     return DiagnosticError(f"Could not {operation}{where}", detail)
+
+
+def interrupted_detail(operation: str) -> str:
+    """What an interruption before the end of ``operation`` means for the user."""
+    return (
+        f"Terraform was interrupted before the {operation} finished; nothing more was sent. "
+        "Run terraform apply again to finish."
+    )
+
+
+@contextmanager
+def api_calls(
+    operation: str,
+    state: Any = None,
+    *,
+    timeout: tuple[str, float] | None = None,
+    base_url: str | None = None,
+    interrupted: str = "",
+) -> Iterator[None]:
+    """Turns what the client raises inside the block into the diagnostic for ``operation``:
+    a :class:`ConnectlyError` through :func:`api_error`, an :class:`Interrupted` into
+    "Interrupted" with ``interrupted`` as its detail. Anything else passes through."""
+    try:
+        yield
+    except Interrupted:
+        raise DiagnosticError("Interrupted", interrupted or interrupted_detail(operation)) from None
+    except Exception as exc:
+        # Imported only here: a plan that makes no API call never loads the client.
+        from ..connectly.errors import ConnectlyError
+
+        if isinstance(exc, ConnectlyError):
+            raise api_error(operation, exc, state, timeout=timeout, base_url=base_url) from None
+        raise
 
 
 def _network_advice(base_url: str | None) -> str:

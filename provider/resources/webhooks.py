@@ -6,10 +6,13 @@ import time
 from typing import Any
 
 from ..framework import cty
-from ..framework.diagnostics import DiagnosticError
 from ..framework.resource import DataSource, ValidateContext
 from ..framework.schema import Attribute, Block, Schema
 from ..framework.validators import NotBlank
+from .errors import api_calls
+from .provider_data import configured, default_business
+from .webhook import mapping
+from .webhook.schema import TIMEOUT_DEFAULTS
 
 WEBHOOK = cty.Object(
     {
@@ -55,52 +58,18 @@ class WebhooksDataSource(DataSource):
     schema = SCHEMA
 
     def read(self, ctx: ValidateContext) -> Any:
-        from ..connectly.errors import ConnectlyError
-        from .errors import api_error
-        from .provider import Interrupted
-
-        data = ctx.provider_data
-        if data is None:
-            raise DiagnosticError("Provider not configured", "See the errors above.")
-        business_id = (ctx.config or {}).get("business_id") or data.business_id
-        if not isinstance(business_id, str):
-            raise DiagnosticError(
-                "Missing business_id",
-                "Set business_id here, in the provider block, or in CONNECTLY_BUSINESS_ID.",
-                ("business_id",),
-            )
-        try:
+        data = configured(ctx.provider_data)
+        business_id = default_business((ctx.config or {}).get("business_id"), data, "here")
+        with api_calls(
+            "list webhooks",
+            {"business_id": business_id},
+            base_url=data.base_url,
+            interrupted="Terraform was interrupted before the listing finished.",
+        ):
             webhooks = data.client().list_webhooks(
-                business_id, deadline=time.monotonic() + 120.0, shared=True
+                business_id, deadline=time.monotonic() + TIMEOUT_DEFAULTS["read"], shared=True
             )
-        except ConnectlyError as exc:
-            raise api_error(
-                "list webhooks", exc, {"business_id": business_id}, base_url=data.base_url
-            ) from None
-        except Interrupted:
-            raise DiagnosticError(
-                "Interrupted", "Terraform was interrupted before the listing finished."
-            ) from None
-        items = []
-        for w in sorted(webhooks, key=lambda w: (w.topic or "", w.id)):
-            c = w.configuration
-            we = c.webengage_configuration if c is not None else None
-            items.append(
-                {
-                    "id": w.id,
-                    "topic": w.topic,
-                    "address": w.address,
-                    "type": w.type,
-                    "configuration": None
-                    if c is None
-                    else {
-                        "echo": c.echo,
-                        "channel_types": c.channel_types,
-                        "filters": None
-                        if c.filters is None
-                        else [{"field": f.field, "expression": f.expression} for f in c.filters],
-                        "webengage_webhook_url": we.webengage_webhook_url if we else None,
-                    },
-                }
-            )
-        return {"business_id": business_id, "webhooks": items}
+        return {
+            "business_id": business_id,
+            "webhooks": [mapping.summary_from_api(w) for w in mapping.listing_order(webhooks)],
+        }

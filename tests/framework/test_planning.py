@@ -12,7 +12,7 @@ from terraform_provider_connectly.framework.planning import (
 )
 from terraform_provider_connectly.framework.schema import Attribute, NestedAttributes
 from terraform_provider_connectly.framework.validators import OneOf
-from terraform_provider_connectly.plugin.codec import Key
+from terraform_provider_connectly.plugin.path import Key
 
 PORTS = NestedAttributes(
     "set",

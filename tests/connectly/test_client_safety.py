@@ -4,7 +4,6 @@ give typed errors that show no secret."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -23,16 +22,16 @@ from terraform_provider_connectly.connectly.retry import parse_retry_after
 from terraform_provider_connectly.connectly.sharing import SharedListings
 from terraform_provider_connectly.emulator import Emulator, Fault
 
-from emulator_fixture import TEST_API_KEY, running_emulator
+from emulator_fixture import TEST_API_KEY
 
 BIZ = "biz_safe"
 SPEC = WebhookSpec(topic="messages", address="https://example.com/m", type="custom")
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with running_emulator(strict=True) as emulator:
-        yield emulator
+def emu(strict_emulator: Emulator) -> Emulator:
+    """These tests run against the least forgiving modes."""
+    return strict_emulator
 
 
 def client_for(emu: Emulator) -> ConnectlyClient:

@@ -19,16 +19,10 @@ from terraform_provider_connectly.connectly import (
 from terraform_provider_connectly.connectly.sharing import SharedListings
 from terraform_provider_connectly.emulator import Emulator, Fault
 
-from emulator_fixture import TEST_API_KEY, running_emulator
+from emulator_fixture import TEST_API_KEY
 
 BIZ = "biz_shared"
 READERS = 12
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with running_emulator() as emulator:
-        yield emulator
 
 
 @pytest.fixture

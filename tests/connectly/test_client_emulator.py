@@ -46,12 +46,6 @@ NO_RETRY = RetryPolicy(max_attempts=1)
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with running_emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
 def client(emu: Emulator) -> Iterator[ConnectlyClient]:
     with ConnectlyClient(
         TEST_API_KEY, emu.url, user_agent="tests/1.0", timeout=5.0, retry=NO_RETRY

@@ -9,7 +9,6 @@ from __future__ import annotations
 import email.utils
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -57,12 +56,6 @@ class FakeTime:
         }
         options.update(overrides)
         return RetryPolicy(**options)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with running_emulator() as emulator:
-        yield emulator
 
 
 @pytest.fixture

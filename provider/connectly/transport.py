@@ -1,0 +1,242 @@
+"""The HTTP exchange under the client: one request sent within the time left, its body read
+in chunks, and every failure turned into the client's error types.
+
+Failures without a response are mapped by :data:`TRANSPORT_FAILURES`, one table; answers that
+are errors go through :func:`.errors.error_for_response`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import ssl
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+from .errors import (
+    ConnectlyError,
+    InvalidResponse,
+    TransportError,
+    error_for_response,
+    redact,
+    snippet,
+)
+from .retry import RETRYABLE_STATUSES, Attempts, RetryPolicy, parse_retry_after
+
+logger = logging.getLogger("terraform_provider_connectly.connectly.client")
+
+OPERATIONS = ("create", "list", "update", "delete")
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+# httpx's failures without a response: what to tell the user, and whether the request may
+# have reached the server (a create then checks before it tries again). The first entry the
+# exception is an instance of applies, so subclasses come before their bases.
+TRANSPORT_FAILURES: tuple[tuple[type[httpx.HTTPError], str, bool], ...] = (
+    (httpx.LocalProtocolError, "the request could not be sent", False),
+    (httpx.ConnectTimeout, "connection timed out", False),
+    (httpx.PoolTimeout, "timed out", False),
+    (httpx.ConnectError, "could not connect", False),
+    (httpx.UnsupportedProtocol, "network failure", False),
+    (httpx.ReadTimeout, "no response in time", True),
+    (httpx.RemoteProtocolError, "connection dropped", True),
+    (httpx.TimeoutException, "timed out", True),
+    (httpx.HTTPError, "network failure", True),
+)
+_UNTRUSTED = "the server's TLS certificate is not trusted (set ca_bundle to trust it)"
+
+
+def describe_failure(exc: httpx.HTTPError) -> tuple[str, bool, bool]:
+    """(what happened, whether the request may have been sent, whether retrying is useless)."""
+    detail = str(exc) or type(exc).__name__
+    what, sent = next((w, s) for cls, w, s in TRANSPORT_FAILURES if isinstance(exc, cls))
+    local = isinstance(exc, httpx.LocalProtocolError)  # we could not even send it
+    if not local and ("CERTIFICATE_VERIFY_FAILED" in detail or "certificate verify" in detail):
+        return _UNTRUSTED, False, True
+    return what, sent, local
+
+
+def tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
+    """A CA bundle path becomes an SSL context (httpx deprecates string paths)."""
+    if isinstance(verify, bool):
+        return verify
+    if os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify)
+
+
+def retryable(error: ConnectlyError) -> bool:
+    if isinstance(error, TransportError):
+        return not error.permanent
+    return error.status in RETRYABLE_STATUSES
+
+
+def api_error_body(text: str) -> bool:
+    """Whether a body is one of the API's documented JSON error shapes."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and ("message" in data or "code" in data)
+
+
+class Transport:
+    """One ``httpx.Client`` (connections reused across a Terraform run) and the request count
+    per endpoint. The API key is in its headers and in every redaction."""
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str,
+        *,
+        user_agent: str,
+        timeout: float,
+        connect_timeout: float,
+        retry: RetryPolicy,
+        verify: bool | str,
+        transport: httpx.BaseTransport | None,
+    ) -> None:
+        self._api_key = api_key
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        self.retry = retry
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"X-API-Key": api_key, "User-Agent": user_agent, "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            verify=tls_verification(verify),
+            transport=transport,
+            follow_redirects=False,
+        )
+        self._stats_lock = threading.Lock()
+        self._stats = dict.fromkeys(OPERATIONS, 0)
+
+    def close(self) -> None:
+        self.http.close()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        with self._stats_lock:
+            return dict(self._stats)
+
+    def send(self, attempts: Attempts, body: Any, secrets: list[str]) -> httpx.Response:
+        """One HTTP exchange; every failure without a response becomes a TransportError."""
+        remaining = attempts.remaining()
+        read = self._timeout if remaining is None else min(self._timeout, remaining)
+        connect = min(self._connect_timeout, read)
+        attempts.count += 1
+        with self._stats_lock:
+            self._stats[attempts.operation] = self._stats.get(attempts.operation, 0) + 1
+        method, path = attempts.method, attempts.path
+        started = time.perf_counter()
+        try:
+            response = self._exchange(
+                method, path, body, httpx.Timeout(read, connect=connect, pool=connect), attempts
+            )
+        except httpx.HTTPError as exc:  # transport failures, undecodable bodies
+            logger.debug(
+                "%s %s -> %s after %.0f ms",
+                method,
+                path,
+                type(exc).__name__,
+                (time.perf_counter() - started) * 1000,
+            )
+            error = self.transport_error(exc, attempts, secrets)
+            if (
+                isinstance(exc, httpx.TimeoutException)
+                and attempts.deadline is not None
+                and self.retry.clock() >= attempts.deadline - 0.01
+            ):
+                attempts.last_error = error
+                raise attempts.timeout("the deadline cut the request short") from None
+            raise error from None
+        logger.debug(
+            "%s %s -> %d in %.0f ms",
+            method,
+            path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    def _exchange(
+        self, method: str, path: str, body: Any, timeout: httpx.Timeout, attempts: Attempts
+    ) -> httpx.Response:
+        """The request, with the body read in chunks: httpx's timeouts bound each socket read,
+        so a server trickling its answer is cut off at the deadline here, and an answer larger
+        than any listing could be is refused."""
+        deadline = attempts.deadline
+        with self.http.stream(method, path, json=body, timeout=timeout) as streamed:
+            if streamed.is_stream_consumed:  # a transport that already read it (tests)
+                return streamed
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in streamed.iter_raw():  # as sent; the Response below decodes it
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise httpx.ReadError("the response is larger than 16 MiB")
+                if deadline is not None and self.retry.clock() > deadline:
+                    raise httpx.ReadTimeout("the response was still arriving at the deadline")
+                chunks.append(chunk)
+            return httpx.Response(
+                streamed.status_code,
+                headers=streamed.headers,
+                content=b"".join(chunks),
+                request=streamed.request,
+            )
+
+    def transport_error(
+        self, exc: httpx.HTTPError, attempts: Attempts, secrets: list[str]
+    ) -> TransportError:
+        what, sent, permanent = describe_failure(exc)
+        detail = str(exc) or type(exc).__name__
+        return TransportError(
+            f"{what} ({snippet(redact(detail, self.all_secrets(secrets)))})",
+            request_sent=sent and not permanent,
+            permanent=permanent,
+            operation=attempts.operation,
+            method=attempts.method,
+            path=attempts.path,
+        )
+
+    def error(
+        self, response: httpx.Response, attempts: Attempts, secrets: list[str]
+    ) -> ConnectlyError:
+        return error_for_response(
+            response.status_code,
+            response.text,
+            content_type=response.headers.get("content-type", ""),
+            operation=attempts.operation,
+            method=attempts.method,
+            path=attempts.path,
+            secrets=self.all_secrets(secrets),
+            retry_after=parse_retry_after(
+                response.headers.get("retry-after"), self.retry.wall_clock()
+            ),
+        )
+
+    def json(self, response: httpx.Response, attempts: Attempts, secrets: Iterable[str]) -> Any:
+        try:
+            return response.json()
+        except (ValueError, RecursionError):
+            text = response.text.strip()
+            what = "an empty body" if not text else f"a body that is not JSON: {text}"
+            raise self.invalid(response, attempts, secrets, f"expected JSON, got {what}") from None
+
+    def invalid(
+        self, response: httpx.Response, attempts: Attempts, secrets: Iterable[str], message: str
+    ) -> InvalidResponse:
+        return InvalidResponse(
+            snippet(redact(message, self.all_secrets(secrets))),
+            status=response.status_code,
+            operation=attempts.operation,
+            method=attempts.method,
+            path=attempts.path,
+        )
+
+    def all_secrets(self, secrets: Iterable[str]) -> list[str]:
+        return [self._api_key, *secrets]
