@@ -8,9 +8,11 @@ import select
 import ssl
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import grpc
 
@@ -78,3 +80,26 @@ def channel(fields: list[str], client: certificate.Identity | None) -> grpc.Chan
     return grpc.secure_channel(
         target(fields), creds, options=[("grpc.ssl_target_name_override", "localhost")]
     )
+
+
+def read_reattach(stdout: IO[str], timeout: float = 30.0) -> tuple[str | None, str]:
+    """The ``TF_REATTACH_PROVIDERS`` value a ``serve --debug`` process prints (None if it
+    printed none within ``timeout``), and everything it printed up to there. Read on a
+    thread, so that a silent server fails its caller instead of hanging it."""
+    from terraform_provider_connectly.plugin import debug
+
+    prefix = f"\t{debug.ENV_NAME}='"
+    banner: list[str] = []
+    found: list[str] = []
+
+    def read() -> None:
+        for line in stdout:
+            banner.append(line)
+            if line.startswith(prefix):
+                found.append(line[len(prefix) :].rstrip("\n").removesuffix("'"))
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return (found[0] if found else None), "".join(banner)

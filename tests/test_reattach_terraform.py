@@ -22,9 +22,8 @@ import pytest
 from terraform_provider_connectly.plugin import debug
 from terraform_provider_connectly.plugin.server import hold_stream
 
+from pluginproc import read_reattach
 from tfharness import Terraform, connectly_config
-
-PREFIX = f"\t{debug.ENV_NAME}='"
 
 
 @dataclass
@@ -44,24 +43,11 @@ def _start(*args: str, env: dict[str, str] | None = None) -> DebugServer:
         env=env,
     )
     assert proc.stdout is not None
-    stdout = proc.stdout
-    banner: list[str] = []
-    found: list[str] = []
-
-    def read() -> None:  # a thread, so that a silent server fails the test instead of hanging it
-        for line in stdout:
-            banner.append(line)
-            if line.startswith(PREFIX):
-                found.append(line[len(PREFIX) :].rstrip("\n").removesuffix("'"))
-                return
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(30)
-    if not found:
+    value, banner = read_reattach(proc.stdout)
+    if value is None:
         proc.kill()
-        raise AssertionError(f"no {debug.ENV_NAME} line; printed: {''.join(banner)!r}")
-    return DebugServer(proc, found[0], "".join(banner))
+        raise AssertionError(f"no {debug.ENV_NAME} line; printed: {banner!r}")
+    return DebugServer(proc, value, banner)
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
-PREFIX = "\tTF_REATTACH_PROVIDERS='"
+from pluginproc import read_reattach
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -32,23 +32,12 @@ class DebugServer:
             text=True,
             env={k: v for k, v in os.environ.items() if not k.startswith("TF_")},
         )
-        found: list[str] = []
         assert self.proc.stdout is not None
-        stdout = self.proc.stdout
-
-        def read() -> None:
-            for line in stdout:
-                if line.startswith(PREFIX):
-                    found.append(line[len(PREFIX) :].rstrip("\n").removesuffix("'"))
-                    return
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(60)
-        if not found:
+        value, _ = read_reattach(self.proc.stdout, 60)
+        if value is None:
             self.stop()
             raise RuntimeError("serve --debug printed no TF_REATTACH_PROVIDERS line")
-        self.env = {"TF_REATTACH_PROVIDERS": found[0]}
+        self.env = {"TF_REATTACH_PROVIDERS": value}
 
     def cpu(self) -> float:
         """User and system CPU seconds the process has used so far, all its threads."""
