@@ -400,6 +400,34 @@ def test_requests_carry_key_user_agent_and_quoted_ids() -> None:
     assert json.loads(seen[1].content) == {"configuration": {"echo": False}}
 
 
+def test_requests_keep_the_base_path_and_say_what_they_send() -> None:
+    """The transport builds requests itself (not through Client.build_request): they must
+    still be what the client would have sent."""
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"entity": {"webhooks": []}})
+
+    client = ConnectlyClient(
+        KEY, "https://connectly.test/proxy/", timeout=7.0, transport=httpx.MockTransport(handle)
+    )
+    with client:
+        client.list_webhooks("b")
+        client.update_webhook("b", "wh_2", address="https://h.test/é", configuration=None)
+    listing, update = seen
+    assert str(listing.url) == "https://connectly.test/proxy/v1/businesses/b/webhooks"
+    assert listing.content == b"" and "content-type" not in listing.headers
+    assert listing.headers["Accept"] == "application/json"
+    assert listing.headers["Host"] == "connectly.test"
+    assert update.url.raw_path == b"/proxy/v1/businesses/b/update/webhooks/wh_2"
+    assert update.headers["Content-Type"] == "application/json"
+    assert update.headers["Content-Length"] == str(len(update.content))
+    assert json.loads(update.content) == {"address": "https://h.test/é"}
+    read_timeout = listing.extensions["timeout"]["read"]
+    assert 0 < read_timeout <= 7.0
+
+
 @pytest.mark.parametrize(
     "url", ["api.connectly.ai", "ftp://api.connectly.ai", "http://", "", "http://[::1"]
 )
