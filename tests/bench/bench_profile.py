@@ -2,8 +2,9 @@
 
 The debug process (``serve --debug``) serves the whole apply by itself, with no start-up and
 no TLS relay, so everything it spends is per-resource work: its CPU is read exactly from
-``/proc``, py-spy samples it (on-CPU samples only, every thread) and each sample is given to a
-component by its stack, and to the RPC it serves. Terraform's own trace log
+``/proc``, py-spy samples the thread holding the GIL and each sample is given to a component by
+its stack, and to the RPC it serves (CPU spent outside the GIL, in grpcio's C core and OpenSSL,
+is spread in proportion). Terraform's own trace log
 (``GRPCProvider.v6: <RPC>`` lines) counts the gRPC calls, the emulator counts the HTTP
 requests. The difference between the normal mode's CPU per webhook (every provider process
 of an apply, section 5) and this one is what start-up and the TLS relay cost.
@@ -109,7 +110,10 @@ def profile_apply(bench: Any, n: int, hcl: str, spy: Path | None) -> Profile:
         pid = str(bench.debug.proc.pid)
         args = ["--pid", pid, "--format", "raw", "--output", str(raw), "--rate", "250"]
         recorder = subprocess.Popen(
-            [str(spy), "record", *args, "--threads", "--nonblocking"],
+            # --gil: only the thread holding the GIL is sampled. Without it, the threads
+            # waiting for the GIL (ten calls in flight) look busy too and land on whatever
+            # frame they wait in, mostly threading and the pool's queue.
+            [str(spy), "record", *args, "--threads", "--gil", "--nonblocking"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -188,7 +192,7 @@ def rows(profile: Profile, normal_cpu: float | None, normal_n: int) -> list[Any]
                     section,
                     f"{title}: {name}",
                     f"{share * per * 1000:.2f} ms",
-                    note=f"{share * 100:.0f}% of {profile.samples} on-CPU samples",
+                    note=f"{share * 100:.0f}% of {profile.samples} samples holding the GIL",
                 )
             )
     return out
