@@ -356,12 +356,19 @@ class Cycle:
     provider_cpu: dict[str, list[float]] = field(default_factory=dict)  # reattach: exact
     steal: dict[str, list[float]] = field(default_factory=dict)  # phase -> steal share per run
 
-    def record(self, bench: Bench, phase: str) -> None:
-        """The CPU figures of the command ``bench`` just ran as ``phase``."""
+    def record(self, bench: Bench, kind: str, phase: str) -> None:
+        """The CPU figures of the command ``bench`` just ran as ``phase`` for ``kind``.
+
+        A reattached command that cost the debug process nothing was not served by it, and
+        its figures would be wrong."""
         self.cpu.setdefault(phase, []).append(bench.last_cpu)
         self.emulator_cpu.setdefault(phase, []).append(bench.last_emulator_cpu)
         if bench.last_steal is not None:
             self.steal.setdefault(phase, []).append(bench.last_steal)
+        if kind == "reattach":
+            if bench.last_debug_cpu <= 0.0:
+                raise RuntimeError(f"reattach {phase}: the debug provider process did no work")
+            self.provider_cpu.setdefault(phase, []).append(bench.last_debug_cpu)
 
 
 @dataclass
@@ -459,8 +466,7 @@ def measure_scaling(bench: Bench, results: Results) -> None:
                 tf = bench.workdir(kind, hcl_for(kind, n))
                 emu.reset()
                 cycle.apply.append(bench.apply(tf))
-                cycle.record(bench, "apply")
-                record_debug_cpu(bench, kind, cycle, "apply")
+                cycle.record(bench, kind, "apply")
                 if kind != "terraform_data":
                     made = len(emu.registrations())
                     if made != n:
@@ -472,13 +478,11 @@ def measure_scaling(bench: Bench, results: Results) -> None:
                         raise RuntimeError(f"apply registered {made} webhooks, expected {n}")
                 before = emu.counters()
                 cycle.plan.append(bench.plan(tf))
-                cycle.record(bench, "plan")
-                record_debug_cpu(bench, kind, cycle, "plan")
+                cycle.record(bench, kind, "plan")
                 if kind == "connectly":
                     results.plan_requests[n].append(diff(emu.counters(), before))
                 cycle.destroy.append(bench.destroy(tf))
-                cycle.record(bench, "destroy")
-                record_debug_cpu(bench, kind, cycle, "destroy")
+                cycle.record(bench, kind, "destroy")
                 if kind != "terraform_data" and emu.registrations():
                     raise RuntimeError(f"{kind}: destroy left webhooks behind")
                 shutil.rmtree(tf.workdir, ignore_errors=True)
@@ -492,16 +496,6 @@ VARIANT_LABELS = {
     "reattach": "connectly_webhook, reattach (serve --debug)",
     "tfpeer": "same resource on hfern/tf 1.2.0",
 }
-
-
-def record_debug_cpu(bench: Bench, kind: str, cycle: Cycle, phase: str) -> None:
-    """The debug process's own CPU in the command just run; a reattached command that cost it
-    nothing was not served by it, and its figures would be wrong."""
-    if kind != "reattach":
-        return
-    if bench.last_debug_cpu <= 0.0:
-        raise RuntimeError(f"reattach {phase}: the debug provider process did no work")
-    cycle.provider_cpu.setdefault(phase, []).append(bench.last_debug_cpu)
 
 
 def measure_latency(bench: Bench, results: Results) -> None:
