@@ -10,6 +10,7 @@ import pytest
 
 from terraform_provider_connectly.connectly import (
     ConnectlyClient,
+    Filter,
     OperationTimeout,
     RetryPolicy,
     ServerError,
@@ -73,10 +74,12 @@ def test_each_reader_gets_its_own_copy(emu: Emulator, client: ConnectlyClient) -
     seed_three(emu)
     first = client.list_webhooks(BIZ, shared=True)
     first[0].configuration.channel_types.append("mutated")  # type: ignore[union-attr]
+    first[1].configuration.filters.append(Filter("f", "e"))  # type: ignore[union-attr]
     first.clear()
     second = client.list_webhooks(BIZ, shared=True)
     assert len(second) == 3 and second[0].configuration is not None
     assert second[0].configuration.channel_types == ["whatsapp"]
+    assert second[1].configuration is not None and second[1].configuration.filters == []
     assert emu.counters()["list"] == 1
 
 

@@ -1,0 +1,97 @@
+"""CPU per API request: the provider's Connectly client next to the least an HTTP/1.1 exchange
+costs in Python.
+
+Both send the same listing to the emulator (in this process, on its own threads) over a kept-
+alive connection and decode its JSON; only the calling thread's CPU is counted. The client's
+figure is httpx (request and response objects, httpcore, h11) plus our retry, error and model
+code; the standard library's ``http.client`` is the floor a hand-written transport would
+approach. The ratio is what "What limits it" on the performance page refers to.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Callable
+
+from bench_report import Row, Stat
+
+from terraform_provider_connectly.connectly import ConnectlyClient, WebhookSpec
+from terraform_provider_connectly.emulator.server import Emulator
+
+BUSINESS = "biz_bench_http"
+
+
+def _per_call(send: Callable[[], object], calls: int) -> float:
+    send()  # the connection opened, the first-call imports done
+    started = time.thread_time()
+    for _ in range(calls):
+        send()
+    return (time.thread_time() - started) / calls
+
+
+def measure(emulator: Emulator, repeats: int = 3, calls: int = 1000) -> dict[str, Stat]:
+    """CPU seconds per listing of one business holding two webhooks, by sender."""
+    client = ConnectlyClient(emulator.api_key, emulator.url)
+    for topic in ("messages", "delivery_status"):
+        client.create_webhook(
+            BUSINESS, WebhookSpec(topic=topic, address=f"https://example.com/{topic}")
+        )
+    host, port = emulator.url.split("//", 1)[1].rstrip("/").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    path = f"/v1/businesses/{BUSINESS}/webhooks"
+    headers = {"X-API-Key": emulator.api_key, "Accept": "application/json"}
+
+    def ours() -> object:
+        listing = client.list_webhooks(BUSINESS)
+        if len(listing) != 2:
+            raise RuntimeError(f"the bench listing holds {len(listing)} webhooks, not 2")
+        return listing
+
+    def bare() -> object:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        if response.status != 200 or len(body["entity"]["webhooks"]) != 2:
+            raise RuntimeError(f"the bench listing answered {response.status}: {body}")
+        return body
+
+    costs: dict[str, list[float]] = {"ours": [], "bare": []}
+    try:
+        for _ in range(repeats):  # interleaved, so that neither always runs on a quieter host
+            costs["ours"].append(_per_call(ours, calls))
+            costs["bare"].append(_per_call(bare, calls))
+    finally:
+        conn.close()
+        client.close()
+    return {name: Stat(values) for name, values in costs.items()}
+
+
+def rows(costs: dict[str, Stat], section: str) -> list[Row]:
+    ours, bare = costs["ours"], costs["bare"]
+    us = [f"{s.median * 1e6:.0f} us" for s in (ours, bare)]
+    return [
+        Row(
+            section,
+            "Connectly client (httpx): CPU per API request",
+            us[0],
+            f"{ours.min * 1e6:.0f} us",
+            f"{ours.max * 1e6:.0f} us",
+            note="a listing of 2 webhooks from the emulator, JSON decoded; the calling thread",
+        ),
+        Row(
+            section,
+            "http.client (floor): CPU per API request",
+            us[1],
+            f"{bare.min * 1e6:.0f} us",
+            f"{bare.max * 1e6:.0f} us",
+            note="the same request on a kept-alive connection, JSON decoded",
+        ),
+        Row(
+            section,
+            "API request CPU, Connectly client / http.client",
+            f"{ours.median / bare.median:.2f}x",
+            note="what httpx and the client's own code cost above a bare exchange",
+        ),
+    ]
