@@ -47,7 +47,7 @@ import bench_profile  # noqa: E402
 import bench_tfpeer  # noqa: E402
 import bench_variants  # noqa: E402
 from bench_cold import ColdStart, call_cost, write_floor_script  # noqa: E402
-from bench_report import Row, Stat, Table, ms, secs, svg_chart, verdict  # noqa: E402
+from bench_report import Row, Stat, Table, ms, secs, svg_chart, us, verdict  # noqa: E402
 
 from terraform_provider_connectly.emulator.server import Emulator  # noqa: E402
 
@@ -604,9 +604,9 @@ def build_table(opts: Options, results: Results) -> Table:
             Row(
                 section,
                 f"{name}: CPU per call",
-                f"{stat.median * 1e6:.0f} us",
-                f"{stat.min * 1e6:.0f} us",
-                f"{stat.max * 1e6:.0f} us",
+                us(stat.median),
+                us(stat.min),
+                us(stat.max),
                 note="GetMetadata, 10 in flight; CPU of the process and its children (a TLS front)",
             )
         )

@@ -14,8 +14,9 @@ import http.client
 import json
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
-from bench_report import Row, Stat
+from bench_report import Row, Stat, us
 
 from terraform_provider_connectly.connectly import ConnectlyClient, WebhookSpec
 from terraform_provider_connectly.emulator.server import Emulator
@@ -38,8 +39,8 @@ def measure(emulator: Emulator, repeats: int = 3, calls: int = 1000) -> dict[str
         client.create_webhook(
             BUSINESS, WebhookSpec(topic=topic, address=f"https://example.com/{topic}")
         )
-    host, port = emulator.url.split("//", 1)[1].rstrip("/").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    where = urlsplit(emulator.url)
+    conn = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port, timeout=30)
     path = f"/v1/businesses/{BUSINESS}/webhooks"
     headers = {"X-API-Key": emulator.api_key, "Accept": "application/json"}
 
@@ -70,22 +71,21 @@ def measure(emulator: Emulator, repeats: int = 3, calls: int = 1000) -> dict[str
 
 def rows(costs: dict[str, Stat], section: str) -> list[Row]:
     ours, bare = costs["ours"], costs["bare"]
-    us = [f"{s.median * 1e6:.0f} us" for s in (ours, bare)]
     return [
         Row(
             section,
             "Connectly client (httpx): CPU per API request",
-            us[0],
-            f"{ours.min * 1e6:.0f} us",
-            f"{ours.max * 1e6:.0f} us",
+            us(ours.median),
+            us(ours.min),
+            us(ours.max),
             note="a listing of 2 webhooks from the emulator, JSON decoded; the calling thread",
         ),
         Row(
             section,
             "http.client (floor): CPU per API request",
-            us[1],
-            f"{bare.min * 1e6:.0f} us",
-            f"{bare.max * 1e6:.0f} us",
+            us(bare.median),
+            us(bare.min),
+            us(bare.max),
             note="the same request on a kept-alive connection, JSON decoded",
         ),
         Row(

@@ -26,7 +26,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))  # tests/: pluginproc
 
 from bench_cold import HANDSHAKE_TIMEOUT, ColdStart, cpu_of_tree  # noqa: E402
-from bench_report import Row, Stat, ms  # noqa: E402
+from bench_report import Row, Stat, ms, us  # noqa: E402
 
 from pluginproc import channel  # noqa: E402
 
@@ -144,9 +144,9 @@ def measure(runs: int, tmp: Path, log: Any, cost_runs: int = 3, calls: int = 200
             Row(
                 SECTION,
                 f"{name}: CPU per call",
-                f"{cost.median * 1e6:.0f} us",
-                f"{cost.min * 1e6:.0f} us",
-                f"{cost.max * 1e6:.0f} us",
+                us(cost.median),
+                us(cost.min),
+                us(cost.max),
             )
         )
     return rows

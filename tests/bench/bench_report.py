@@ -101,6 +101,10 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
+def us(seconds: float) -> str:
+    return f"{seconds * 1e6:.0f} us"
+
+
 def secs(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
