@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any, cast
 
+from ..plugin.rpc import StatusCode
 from ..plugin.wire import tfplugin6_pb2 as pb
 from . import wire
 from .diagnostics import DiagnosticError, Diagnostics, Severity
@@ -80,18 +81,14 @@ def _unsupported(operation: str) -> Callable[..., Any]:
                 )
             )
             return response
-        import grpc
-
-        context.abort(grpc.StatusCode.UNIMPLEMENTED, text)
+        context.abort(StatusCode.UNIMPLEMENTED, text)
 
     return call
 
 
 def _stream_unsupported(operation: str) -> Callable[..., Iterator[Any]]:
     def call(self: Any, request: Any, context: Any) -> Iterator[Any]:
-        import grpc
-
-        context.abort(grpc.StatusCode.UNIMPLEMENTED, f"This provider does not support {operation}.")
+        context.abort(StatusCode.UNIMPLEMENTED, f"This provider does not support {operation}.")
         yield from ()
 
     return call

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..plugin.wire import tfplugin6_pb2 as pb
-from ..plugin.wire import tfplugin6_pb2_grpc as pb_grpc
 from . import planning, upgrade, wire
 from .calls import answer_unoffered, guarded
 from .diagnostics import DiagnosticError, Diagnostics
@@ -35,8 +34,28 @@ from .values import wholly_known
 log = logging.getLogger("framework")
 
 
-class ProviderServicer(pb_grpc.ProviderServicer):
+class ProviderServicer:
     """Serves one :class:`Provider` for the life of the plugin process."""
+
+    # The calls that never wait on I/O here (validators, plan modifiers and state upgrades
+    # are pure functions of their input, by this framework's contract): the server answers
+    # them on the connection's own thread, without a hand-off to a worker.
+    inline_methods = frozenset(
+        {
+            "GetMetadata",
+            "GetProviderSchema",
+            "GetResourceIdentitySchemas",
+            "GetFunctions",
+            "ValidateProviderConfig",
+            "ValidateResourceConfig",
+            "ValidateDataResourceConfig",
+            "ValidateListResourceConfig",
+            "UpgradeResourceState",
+            "UpgradeResourceIdentity",
+            "PlanResourceChange",
+            "StopProvider",
+        }
+    )
 
     def __init__(self, provider: Provider) -> None:
         self.provider = provider

@@ -28,7 +28,6 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from . import keys
 from .certificate import Identity
@@ -57,17 +56,18 @@ class Backend:
     context: ssl.SSLContext | None = None
 
 
-def inner_credentials(inner: Identity, key_way: str) -> tuple[Any, ssl.SSLContext]:
-    """Both ends of the hop from the front to grpcio over loopback TCP: grpcio's server
-    credentials, which require ``inner`` from the client, and the front's client context,
-    which presents ``inner`` and accepts only ``inner`` from grpcio. grpcio takes the key
-    from memory; the front's copy reaches OpenSSL the ``key_way`` the platform allows."""
-    import grpc
-
+def inner_credentials(inner: Identity, key_way: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """Both ends of the hop from the front to the gRPC server over loopback TCP: the server's
+    context, which requires ``inner`` from the client, and the front's client context, which
+    presents ``inner`` and accepts only ``inner`` from the server. Both keys reach OpenSSL
+    the ``key_way`` the platform allows."""
     cert = inner.cert_pem
-    server = grpc.ssl_server_credentials(
-        [(inner.key_pem, cert)], root_certificates=cert, require_client_auth=True
-    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.minimum_version = ssl.TLSVersion.TLSv1_2
+    server.verify_mode = ssl.CERT_REQUIRED
+    server.load_verify_locations(cadata=cert.decode())
+    server.set_alpn_protocols(["h2"])
+    keys.load_identity(server, cert, inner.key_pem, key_way)
     client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     client.minimum_version = ssl.TLSVersion.TLSv1_2
     client.load_verify_locations(cadata=cert.decode())

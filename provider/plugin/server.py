@@ -166,7 +166,7 @@ def serve_debug(make_servicer: Callable[[], Any], options: ServeOptions, address
 
 @dataclass
 class _Serving:
-    grpc: Any  # the started grpc.Server
+    grpc: Any  # the started rpc.Server
     front: tlschild.Front | None  # the TLS front, with mutual TLS
 
 
@@ -277,44 +277,35 @@ def hold_stream(context: Any, stopped: threading.Event) -> None:
 
 
 def _grpc_server(servicer: Any, options: ServeOptions, stopped: threading.Event) -> Any:
-    from concurrent import futures
+    """The gRPC server (``rpc.Server``, not yet listening) with the four services go-plugin
+    calls: the provider itself, the controller (Shutdown), stdio and health."""
+    from . import rpc
+    from .wire import grpc_controller_pb2, grpc_stdio_pb2, health_pb2, tfplugin6_pb2
 
-    import grpc
-
-    from .wire import (
-        grpc_controller_pb2,
-        grpc_controller_pb2_grpc,
-        grpc_stdio_pb2_grpc,
-        health_pb2,
-        health_pb2_grpc,
-        tfplugin6_pb2_grpc,
-    )
-
-    class Controller(grpc_controller_pb2_grpc.GRPCControllerServicer):
+    class Controller:
         def Shutdown(self, request: Any, context: Any) -> Any:
             stopped.set()
             return grpc_controller_pb2.Empty()
 
-    class Stdio(grpc_stdio_pb2_grpc.GRPCStdioServicer):
+    class Stdio:
         def StreamStdio(self, request: Any, context: Any) -> Any:
             # We never write to stdout or stderr through this channel; logs go to stderr.
             hold_stream(context, stopped)
             return iter(())
 
-    class Health(health_pb2_grpc.HealthServicer):
+    class Health:
         def Check(self, request: Any, context: Any) -> Any:
             return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
 
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=options.max_workers, thread_name_prefix="rpc"),
-        options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.so_reuseport", 0),
-        ],
-    )
-    tfplugin6_pb2_grpc.add_ProviderServicer_to_server(servicer, server)
-    grpc_controller_pb2_grpc.add_GRPCControllerServicer_to_server(Controller(), server)
-    grpc_stdio_pb2_grpc.add_GRPCStdioServicer_to_server(Stdio(), server)
-    health_pb2_grpc.add_HealthServicer_to_server(Health(), server)
+    server = rpc.Server(MAX_MESSAGE_BYTES, max_workers=options.max_workers)
+    inline: frozenset[str] = getattr(servicer, "inline_methods", frozenset())
+    for module, name, impl, quick in (
+        (tfplugin6_pb2, "Provider", servicer, inline),
+        (grpc_controller_pb2, "GRPCController", Controller(), {"Shutdown"}),
+        (grpc_stdio_pb2, "GRPCStdio", Stdio(), ()),
+        (health_pb2, "Health", Health(), {"Check"}),
+    ):
+        server.add_methods(
+            rpc.service_methods(module.DESCRIPTOR.services_by_name[name], impl, quick)
+        )
     return server

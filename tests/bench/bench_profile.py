@@ -29,6 +29,10 @@ CPU_PER_WEBHOOK_MAX = 0.017 / 3
 
 # First match wins, tested on the whole stack for imports, then from the leaf up for the rest.
 COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
+    (
+        "gRPC server (plugin/rpc.py, h2, hpack, hyperframe)",
+        ("plugin/rpc.py", "h2/", "hpack/", "hyperframe/"),
+    ),
     ("grpcio (server, threads, cygrpc)", ("grpc/",)),
     ("protobuf", ("google/protobuf",)),
     ("value codec (msgpack, cty)", ("msgpack", "plugin/codec.py", "plugin/cty.py")),
@@ -94,7 +98,7 @@ def read_samples(raw: str, profile: Profile) -> None:
         profile.samples += weight
         profile.by_component[component_of(frames)] += weight
         rpc = next((m.group(1) for f in frames if (m := RPC_FRAME.search(f))), None)
-        profile.by_rpc[rpc or "outside any RPC (grpcio's own threads)"] += weight
+        profile.by_rpc[rpc or "outside any RPC (the server's connection threads)"] += weight
 
 
 def profile_apply(bench: Any, n: int, hcl: str, spy: Path | None) -> Profile:
