@@ -17,7 +17,7 @@ import grpc  # noqa: F401  (loaded, as in a process where forking is unsafe)
 import pytest
 
 from terraform_provider_connectly.plugin import certificate, platform_paths, tlschild
-from terraform_provider_connectly.plugin.mtls import Backend
+from terraform_provider_connectly.plugin.tlschild import Backend
 
 
 def _echo_backend(path: str) -> socket.socket:

@@ -27,10 +27,10 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from . import keys
 from .certificate import Identity
+from .tlschild import Backend
 
 log = logging.getLogger("plugin.mtls")
 
@@ -44,16 +44,6 @@ def server_context(identity: Identity, client_cert_pem: str, key_way: str) -> ss
     ctx.set_alpn_protocols(["h2"])
     keys.load_identity(ctx, identity.cert_pem, identity.key_pem, key_way)
     return ctx
-
-
-@dataclass(frozen=True)
-class Backend:
-    """Where the front relays to: grpcio's private Unix socket (``path``), or its loopback TCP
-    ``port`` over mutual TLS with ``context`` (see :func:`inner_credentials`)."""
-
-    path: str | None = None
-    port: int | None = None
-    context: ssl.SSLContext | None = None
 
 
 def inner_credentials(inner: Identity, key_way: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:

@@ -180,7 +180,7 @@ def _serve_unix(
 ) -> tuple[str, _Serving]:
     """grpcio on a Unix socket in our private folder, behind the TLS front on the announced
     one (or on the announced one itself, without TLS)."""
-    from .mtls import Backend
+    from .tlschild import Backend
 
     announced = os.path.join(folder, "plugin.sock")
     grpc_path = os.path.join(folder, "grpc.sock") if client_cert else announced
@@ -237,7 +237,7 @@ def _serve_tcp(
         server.start()
         front = tlschild.start(
             tlschild.Listen(sock=listener),
-            mtls.Backend(port=inner_port, context=front_ctx),
+            tlschild.Backend(port=inner_port, context=front_ctx),
             client_cert,
             on_failure=stopped.set,
             key_way=paths.key,

@@ -30,8 +30,9 @@ from . import platform_paths
 
 if TYPE_CHECKING:
     import socket
+    import ssl
 
-    from .mtls import Backend, TLSFront
+    from .mtls import TLSFront
 
 log = logging.getLogger("plugin.mtls")
 
@@ -59,6 +60,18 @@ class Listen:
 
     path: str | None = None
     sock: socket.socket | None = None
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where the front relays to: the gRPC server's private Unix socket (``path``), or its
+    loopback TCP ``port`` over mutual TLS with ``context`` (``mtls.inner_credentials``).
+    Defined here, not in ``mtls``, so that the parent loads neither asyncio nor ssl before
+    it forks the front (only the front uses them)."""
+
+    path: str | None = None
+    port: int | None = None
+    context: ssl.SSLContext | None = None
 
 
 def start(
