@@ -71,7 +71,13 @@ class ImportContext(CallContext):
 
 
 class Resource:
-    """A managed resource type. Subclasses set ``type_name`` and ``schema``."""
+    """A managed resource type. Subclasses set ``type_name`` and ``schema``.
+
+    ``validate``, ``modify_plan`` and ``upgrade_state`` (and every validator and plan
+    modifier) must not wait on I/O: the server runs those calls on the connection's own
+    thread (``ProviderServicer.inline_methods``), so one that blocked would hold up every
+    call behind it. The API is for ``create``, ``read``, ``update``, ``delete`` and imports.
+    """
 
     type_name: str = ""
     schema: Schema
