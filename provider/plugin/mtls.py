@@ -2,9 +2,8 @@
 
 Terraform hands us its client certificate in ``PLUGIN_CLIENT_CERT`` and trusts only the server
 certificate we announce in the handshake line. Terraform's client key is ECDSA P-521, which
-grpcio's TLS stack (BoringSSL) will not accept from a client: with ``require_client_auth`` set,
-Terraform sends no certificate and every call fails; without it, any local process could call
-the provider. So grpcio listens in plaintext on a socket in our private folder, and this module
+grpcio's TLS stack (BoringSSL) would not accept from a client, when grpcio was our server. So
+the gRPC server (``rpc``) listens in plaintext on a socket in our private folder, and this module
 puts a TLS front (Python's ``ssl``, OpenSSL, which accepts P-521) on the announced socket: it
 requires the client certificate, accepts exactly the one Terraform gave, negotiates ALPN ``h2``
 as grpc-go demands, and relays the bytes.
@@ -12,10 +11,10 @@ as grpc-go demands, and relays the bytes.
 Our own key (``certificate.make_identity``) is made in memory and handed to OpenSSL in a way
 that never touches a disk (``keys``; which way is ``platform_paths``' choice).
 
-Where grpcio cannot listen on a private Unix socket (no ``AF_UNIX``: Windows), it listens on a
-loopback TCP port, which any local user can dial; that inner hop is then mutual TLS too, with
-a throwaway identity that only this process holds (:func:`inner_credentials`): grpcio
-requires it from the client, and the front requires it from grpcio.
+Where the server cannot listen on a private Unix socket (no ``AF_UNIX``: Windows), it listens
+on a loopback TCP port, which any local user can dial; that inner hop is then mutual TLS too,
+with a throwaway identity that only this process holds (:func:`inner_credentials`): the server
+requires it from the client, and the front requires it from the server.
 """
 
 from __future__ import annotations
@@ -163,7 +162,7 @@ class _Side(asyncio.Protocol):
 
     transport: asyncio.Transport | None = None
     peer: _Side | None = None
-    # Our end of the TLS hop to grpcio is dropped, not closed with a TLS goodbye: grpcio does
+    # Our end of the TLS hop to the server is dropped, not closed with a TLS goodbye: it does
     # not answer one, and would hold the connection (and its grace period) until it did.
     abort_on_hang_up = False
 
@@ -192,7 +191,7 @@ class _Side(asyncio.Protocol):
 
 
 class _FrontSide(_Side):
-    """Terraform's end: checks the certificate, then joins a connection to grpcio."""
+    """Terraform's end: checks the certificate, then joins a connection to the server."""
 
     def __init__(self, front: TLSFront) -> None:
         self.front = front

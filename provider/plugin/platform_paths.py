@@ -9,10 +9,10 @@ facility taken away:
   certificate and one for the key, opened by OpenSSL as ``/dev/fd/N`` (macOS, BSDs); else
   straight from memory through OpenSSL's own API (Windows: no ``/dev/fd``);
 - where the TLS front runs: a child process where ``os.fork`` exists and forking is safe, else
-  a thread (Windows has no fork; a process that already runs threads or grpcio must not fork);
+  a thread (Windows has no fork; a process that already runs threads must not fork);
 - what Terraform dials: a Unix socket where ``socket.AF_UNIX`` exists, else TCP on 127.0.0.1 in
   ``PLUGIN_MIN_PORT``..``PLUGIN_MAX_PORT``, as go-plugin does on Windows. Over TCP the front
-  always runs on a thread: the credentials of its hop to grpcio never leave the process.
+  always runs on a thread: the credentials of its hop to the server never leave the process.
 """
 
 from __future__ import annotations
@@ -62,5 +62,5 @@ def choose() -> Paths:
 
 def fork_is_safe() -> bool:
     """Forking copies one thread only: safe only while this process has no other thread and
-    grpcio (which starts its own) is not loaded. Windows has no fork at all."""
+    grpcio (which starts its own; tests load its client) is not loaded. Windows has no fork."""
     return hasattr(os, "fork") and "grpc" not in sys.modules and threading.active_count() == 1

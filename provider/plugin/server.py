@@ -69,7 +69,7 @@ def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
     Terraform shuts us down.
 
     The servicer is made only once the TLS front is on its way: the front forks only while
-    nothing else (grpcio, threads) is loaded. Returns the process exit code.
+    no other thread runs. Returns the process exit code.
     """
     env = options.env
     try:
@@ -86,7 +86,7 @@ def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logs.configure(options.name, env)
 
-    paths = platform_paths.choose()  # before grpcio loads: the front may fork
+    paths = platform_paths.choose()  # before any thread starts: the front may fork
     client_cert = env.get("PLUGIN_CLIENT_CERT", "").strip()
     folder: str | None = None
     if paths.listener == "unix":
@@ -178,7 +178,7 @@ def _serve_unix(
     options: ServeOptions,
     stopped: threading.Event,
 ) -> tuple[str, _Serving]:
-    """grpcio on a Unix socket in our private folder, behind the TLS front on the announced
+    """The gRPC server on a Unix socket in our private folder, behind the TLS front on the announced
     one (or on the announced one itself, without TLS)."""
     from .tlschild import Backend
 
@@ -186,7 +186,7 @@ def _serve_unix(
     grpc_path = os.path.join(folder, "grpc.sock") if client_cert else announced
     front = None
     if client_cert:
-        # First, before grpcio is loaded: the front may fork, and sets up beside us.
+        # First, before any thread starts: the front may fork, and sets up beside us.
         front = tlschild.start(
             tlschild.Listen(path=announced),
             Backend(path=grpc_path),
@@ -214,9 +214,9 @@ def _serve_tcp(
     stopped: threading.Event,
 ) -> tuple[str, _Serving]:
     """The TLS front on a loopback port in Terraform's range, relaying over mutual TLS to
-    grpcio on a loopback port of the system's choosing (any local user can dial a loopback
+    the gRPC server on a loopback port of the system's choosing (any local user can dial a loopback
     port: only the holder of this process's inner identity gets through); without TLS,
-    grpcio on the announced port itself."""
+    the server on the announced port itself."""
     from . import tcp
 
     server = _grpc_server(make_servicer(), options, stopped)
@@ -233,7 +233,7 @@ def _serve_tcp(
         grpc_creds, front_ctx = mtls.inner_credentials(certificate.make_identity(), paths.key)
         inner_port = _grpc_bind(server, f"{tcp.HOST}:0", grpc_creds)
         if not inner_port:
-            raise RuntimeError(f"grpcio could not listen on {tcp.HOST}")
+            raise RuntimeError(f"the gRPC server could not listen on {tcp.HOST}")
         server.start()
         front = tlschild.start(
             tlschild.Listen(sock=listener),
@@ -250,12 +250,12 @@ def _serve_tcp(
 
 
 def _grpc_bind(server: Any, address: str, credentials: Any) -> int | None:
-    """The port grpcio bound at ``address``, or None if it could not."""
+    """The port the server bound at ``address``, or None if it could not."""
     try:
         if credentials is None:
             return int(server.add_insecure_port(address)) or None
         return int(server.add_secure_port(address, credentials)) or None
-    except RuntimeError:  # grpcio raises when the address is taken
+    except RuntimeError:  # raised when the address is taken
         return None
 
 

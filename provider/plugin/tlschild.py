@@ -2,10 +2,10 @@
 
 Why a process: Terraform starts the provider 3 to 5 times per command and waits for each
 start, and then sends it every call of the run. Forked before anything else is loaded, the
-child makes the key and certificate, sets up OpenSSL and listens while the parent loads grpcio
-and the provider (the two run on two cores instead of one after the other); later, every byte
-Terraform sends is decrypted and relayed by the child without taking the parent's GIL, which
-the parent's gRPC threads need for themselves.
+child makes the key and certificate, sets up OpenSSL and listens while the parent loads the
+gRPC server and the provider (the two run on two cores instead of one after the other);
+later, every byte Terraform sends is decrypted and relayed by the child without taking the
+parent's GIL, which the parent's gRPC threads need for themselves.
 
 The child holds no stdout (go-plugin reads the handshake from it), ignores SIGINT like its
 parent, and exits as soon as the parent closes the control pipe, or dies: it cannot outlive
