@@ -36,14 +36,15 @@ def running_plugin(
     client: certificate.Identity | None,
     new_session: bool = False,
     env: dict[str, str] | None = None,
+    command: list[str] | None = None,
 ) -> Iterator[tuple[subprocess.Popen, list[str]]]:
-    """The provider started as Terraform starts it (``env`` added to its environment), and
-    the fields of its handshake line."""
+    """The provider (``command``, else this venv's) started as Terraform starts it (``env``
+    added to its environment), and the fields of its handshake line."""
     extra = {COOKIE_KEY: COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "5,6", **(env or {})}
     if client is not None:
         extra["PLUGIN_CLIENT_CERT"] = client.cert_pem.decode()
     proc = subprocess.Popen(
-        PROVIDER,
+        command or PROVIDER,
         env=env_for(tmp, **extra),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

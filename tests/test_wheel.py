@@ -1,5 +1,6 @@
 """The Python users' path: `python -m build` gives a wheel and an sdist; the wheel installed
-with pip into a fresh venv has a working `terraform-provider-connectly install`."""
+with pip into a fresh venv has a working `terraform-provider-connectly install`, and serves
+Terraform's calls over mutual TLS without grpcio (only the tests use its client)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ import subprocess
 import sys
 import venv
 from pathlib import Path
+
+from terraform_provider_connectly.plugin import certificate
+from terraform_provider_connectly.plugin.wire import tfplugin6_pb2 as pb
+from terraform_provider_connectly.plugin.wire import tfplugin6_pb2_grpc as pb_grpc
+
+from pluginproc import channel, running_plugin
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,3 +55,17 @@ def test_wheel_and_sdist_install_into_a_fresh_venv(tmp_path: Path) -> None:
         [str(launcher), "--version"], check=True, capture_output=True, text=True
     ).stdout
     assert "plugin protocol 6" in version
+
+    # Serving needs no grpcio: it is not installed with the wheel, and a start answers.
+    no_grpc = subprocess.run([str(py), "-c", "import grpc"], capture_output=True, text=True)
+    assert no_grpc.returncode != 0 and "No module named 'grpc'" in no_grpc.stderr
+    terraform = certificate.make_identity()
+    served = [str(env_dir / "bin" / "terraform-provider-connectly")]
+    with (
+        running_plugin(tmp_path, terraform, command=served) as (_proc, fields),
+        channel(fields, terraform) as ch,
+    ):
+        schema = pb_grpc.ProviderStub(ch).GetProviderSchema(
+            pb.GetProviderSchema.Request(), timeout=20
+        )
+    assert "connectly_webhook" in schema.resource_schemas

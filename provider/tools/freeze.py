@@ -225,8 +225,8 @@ URANDOM_FALLBACK = "liburandom_fallback.so"
 def link_urandom_fallback(root: Path, runtime: Path) -> None:
     """Builds packaging/urandom_fallback.c into the runtime folder and makes it the frozen
     program's first needed library, so that its ``open`` comes before the C library's: the
-    provider then starts in a root that has no ``/dev`` (grpcio aborts without
-    ``/dev/urandom``)."""
+    provider then starts in a root that has no ``/dev`` (grpcio, once in the release, aborted
+    without ``/dev/urandom``; the stand-in stays for any library that opens it)."""
     out = runtime / URANDOM_FALLBACK
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
