@@ -50,9 +50,15 @@ TLS_HANDSHAKE_SECONDS = 10.0
 MAX_STREAMS = 1000
 WINDOW = 2**24  # what a peer may send ahead, per stream; the connection gets more
 _HEADERS = [(b":status", b"200"), (b"content-type", b"application/grpc")]
+# Header validation is skipped both ways: it is about a sixth of h2's work per call (a unary
+# call's server side, in-memory: 317 us with it, 260 without). Our own headers are fixed; the
+# peer is Terraform over mutual TLS, or a process on a socket only this user can open, and a
+# header it sends badly is ignored, never trusted.
 _CONFIG = H2Configuration(
     client_side=False,
     header_encoding=None,
+    validate_inbound_headers=False,
+    normalize_inbound_headers=False,
     validate_outbound_headers=False,
     normalize_outbound_headers=False,
 )
