@@ -390,16 +390,18 @@ class Results:
 
 
 def released_executable(into: Path) -> Path:
-    """The release build's top-level executable, unpacked from dist/ as Terraform unpacks it
-    (dist/ is built first when it holds no zip for this machine)."""
+    """The release build of the tree as it is now, built into the scratch folder and unpacked
+    as Terraform unpacks it. Never a zip found in dist/: one left there by an earlier build
+    would be measured as this tree's (it once was, in a run after the gRPC server changed)."""
     from terraform_provider_connectly.tools import artifacts, release
     from terraform_provider_connectly.tools.install import install_zip
 
     version = release.project_version(ROOT)
-    zipped = ROOT / "dist" / artifacts.zip_name(version, artifacts.go_os(), artifacts.go_arch())
+    out = into.parent / "release-dist"  # the run's scratch folder: built once per run
+    zipped = out / artifacts.zip_name(version, artifacts.go_os(), artifacts.go_arch())
     if not zipped.exists():
-        log("building the release (dist/ has no zip for this machine)")
-        release.build(ROOT, ROOT / "dist", ROOT / "build" / "release", None)
+        log("building the release from this tree")
+        release.build(ROOT, out, ROOT / "build" / "release", None)
     folder = install_zip(into, zipped)
     return next(folder.glob(f"terraform-provider-connectly_v{version}*"))
 
