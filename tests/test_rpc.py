@@ -4,17 +4,22 @@ cancellation, stopping, and mutual TLS on its secure port."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
+from h2.config import H2Configuration
+from h2.connection import H2Connection
+from h2.events import ConnectionTerminated, ResponseReceived, StreamEnded
 
-from terraform_provider_connectly.plugin import certificate, keys, platform_paths, rpc
+from terraform_provider_connectly.plugin import certificate, mtls, platform_paths, rpc
 from terraform_provider_connectly.plugin.wire import tfplugin6_pb2 as pb
 
 Value = pb.DynamicValue
@@ -102,7 +107,12 @@ def test_statuses_reach_the_client_with_their_details(tmp_path: Path) -> None:
         assert call(channel, "/t.T/Echo", b"still here").msgpack == b"still here"
 
 
-def test_messages_larger_than_frames_and_windows_both_ways(tmp_path: Path) -> None:
+def test_messages_larger_than_frames_and_windows_both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # HTTP/2's smallest windows, so that both directions wait for window updates.
+    monkeypatch.setattr(rpc, "WINDOW", 65535)
+    monkeypatch.setattr(rpc, "CONNECTION_WINDOW", 0)
     methods = {
         "/t.T/Inline": rpc.Method(Value, echo, inline=True),
         "/t.T/Pooled": rpc.Method(Value, echo),
@@ -206,6 +216,7 @@ def test_stop_lets_the_call_in_flight_answer_then_closes(tmp_path: Path) -> None
         gone = server.stop(grace=3)
         assert pending.result().msgpack == b"done"
         assert gone.wait(5)
+        assert not server.forced  # closed by GOAWAY once answered, not cut at the grace
     with grpc.insecure_channel("unix:" + path) as channel, pytest.raises(grpc.RpcError):
         call(channel, "/t.T/Slow", b"", timeout=2)
 
@@ -222,15 +233,9 @@ def test_an_address_in_use_is_a_runtime_error(tmp_path: Path) -> None:
 
 
 def test_secure_port_serves_only_the_client_holding_its_identity(tmp_path: Path) -> None:
-    import ssl
-
     inner = certificate.make_identity()
     stranger = certificate.make_identity()
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.verify_mode = ssl.CERT_REQUIRED
-    context.load_verify_locations(cadata=inner.cert_pem.decode())
-    context.set_alpn_protocols(["h2"])
-    keys.load_identity(context, inner.cert_pem, inner.key_pem, platform_paths.key_way())
+    context, _front_side = mtls.inner_credentials(inner, platform_paths.key_way())
     server = rpc.Server(MAX)
     server.add_methods({"/t.T/Inline": rpc.Method(Value, echo, inline=True)})
     port = server.add_secure_port("127.0.0.1:0", context)
@@ -253,3 +258,75 @@ def test_secure_port_serves_only_the_client_holding_its_identity(tmp_path: Path)
         assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
     finally:
         server.stop(grace=None)
+
+
+class RawClient:
+    """An HTTP/2 client that sends exactly what a test says, as a buggy or hurried peer may."""
+
+    def __init__(self, path: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.sock.settimeout(5)
+        self.h2 = H2Connection(H2Configuration(client_side=True, header_encoding=None))
+        self.h2.initiate_connection()
+        self.events: list[Any] = []
+
+    def request(self, stream_id: int, path: bytes, body: bytes | None, end: bool = True) -> None:
+        headers = [(b":method", b"POST"), (b":scheme", b"http"), (b":path", path)]
+        headers += [(b":authority", b"x"), (b"content-type", b"application/grpc")]
+        self.h2.send_headers(stream_id, headers, end_stream=body is None and end)
+        if body is not None:
+            self.h2.send_data(stream_id, body, end_stream=end)
+
+    def send(self) -> None:
+        self.sock.sendall(self.h2.data_to_send())
+
+    def until(self, done: Callable[[list[Any]], bool]) -> list[Any]:
+        while not done(self.events):
+            data = self.sock.recv(65536)
+            assert data, f"connection closed; events: {self.events}"
+            self.events += self.h2.receive_data(data)
+            with contextlib.suppress(OSError):  # the server may have closed its side by now
+                self.send()
+        return self.events
+
+
+def ended(stream_id: int) -> Callable[[list[Any]], bool]:
+    return lambda events: any(type(e) is StreamEnded and e.stream_id == stream_id for e in events)
+
+
+def test_a_call_cancelled_in_the_read_that_brought_it_never_runs(tmp_path: Path) -> None:
+    ran: list[bytes] = []
+
+    def record(request: Any, context: rpc.CallContext) -> Any:
+        ran.append(request.msgpack)
+        return Value(msgpack=request.msgpack)
+
+    methods = {"/t.T/Inline": rpc.Method(Value, record, inline=True)}
+    with serving(tmp_path, methods) as _:
+        client = RawClient(str(tmp_path / "rpc.sock"))
+        message = rpc._frame(Value(msgpack=b"first").SerializeToString())
+        client.request(1, b"/t.T/Inline", message)
+        client.h2.reset_stream(1)  # in the same write as the request
+        client.request(3, b"/t.T/Inline", rpc._frame(Value(msgpack=b"then").SerializeToString()))
+        client.send()
+        client.until(ended(3))  # the connection lives on and answers the next call
+    assert ran == [b"then"]
+
+
+def test_an_unknown_stream_left_open_is_refused_at_once_and_does_not_hold_a_stop(
+    tmp_path: Path,
+) -> None:
+    methods = {"/t.T/Inline": rpc.Method(Value, echo, inline=True)}
+    with serving(tmp_path, methods) as (server, _):
+        client = RawClient(str(tmp_path / "rpc.sock"))
+        # As go-plugin opens its broker: a two-way stream it never half-closes.
+        client.request(1, b"/plugin.GRPCBroker/StartStream", None, end=False)
+        client.send()
+        events = client.until(ended(1))
+        (answer,) = [e for e in events if type(e) is ResponseReceived]
+        assert (b"grpc-status", b"12") in answer.headers
+        gone = server.stop(grace=3)
+        client.until(lambda events: any(type(e) is ConnectionTerminated for e in events))
+        assert gone.wait(5)
+        assert not server.forced

@@ -21,6 +21,7 @@ import logging
 import select
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -38,8 +39,9 @@ from h2.events import (
     StreamReset,
     WindowUpdated,
 )
-from h2.exceptions import H2Error
+from h2.exceptions import H2Error, StreamClosedError
 from h2.settings import SettingCodes
+from hyperframe.frame import GoAwayFrame
 
 if TYPE_CHECKING:
     import ssl
@@ -47,8 +49,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("plugin.rpc")
 
 TLS_HANDSHAKE_SECONDS = 10.0
+LINGER_SECONDS = 0.5  # after our GOAWAY, how long the peer's last bytes are read before closing
 MAX_STREAMS = 1000
-WINDOW = 2**24  # what a peer may send ahead, per stream; the connection gets more
+WINDOW = 2**24  # what a peer may send ahead, per stream
+CONNECTION_WINDOW = 2**30  # added to the connection's window at its start
 _HEADERS = [(b":status", b"200"), (b"content-type", b"application/grpc")]
 # Header validation is skipped both ways: it is about a sixth of h2's work per call (a unary
 # call's server side, in-memory: 317 us with it, 260 without). Our own headers are fixed; the
@@ -199,6 +203,7 @@ class _Connection:
         self.wake_r, self.wake_w = socket.socketpair()
         self.wake_w.setblocking(False)
         self.closing = False
+        self.reset: set[int] = set()  # streams the peer reset in the read being handled
         self._posting = threading.Lock()
         self._finished = False  # the wake pipe is closed: a worker must not write to its number
 
@@ -225,11 +230,14 @@ class _Connection:
                     SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
                 }
             )
-            self.h2.increment_flow_control_window(2**30)
+            if CONNECTION_WINDOW:
+                self.h2.increment_flow_control_window(CONNECTION_WINDOW)
             self._flush()
             self._loop()
-        except (OSError, ValueError, H2Error) as exc:
+        except Exception as exc:  # the peer broke the protocol, or the socket went away
             log.debug("rpc: connection ended: %s: %s", type(exc).__name__, exc)
+            with contextlib.suppress(Exception):  # h2's own GOAWAY, if it queued one
+                self._flush()
         finally:
             for stream in self.streams.values():
                 stream.context.finish()
@@ -258,7 +266,10 @@ class _Connection:
                 data = sock.recv(65536)
                 if not data:
                     return
-                for event in self.h2.receive_data(data):
+                events = self.h2.receive_data(data)
+                # A request and its cancellation can come in one read: never run that call.
+                self.reset = {e.stream_id for e in events if type(e) is StreamReset}
+                for event in events:
                     self._on(event)
                     if isinstance(event, ConnectionTerminated):
                         self._flush()
@@ -266,8 +277,18 @@ class _Connection:
             if self.closing and not self.streams:
                 self.h2.close_connection()
                 self._flush()
+                self._linger()
                 return
             self._flush()
+
+    def _linger(self) -> None:
+        """Closes our side, then reads what the peer still sends for a moment: closing with
+        unread bytes would reset the connection, and the peer could lose our last frames."""
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(self.sock, socket.SHUT_WR)
+            self.sock.settimeout(LINGER_SECONDS)
+            while self.sock.recv(65536):
+                pass
 
     def _flush(self) -> None:
         out = self.h2.data_to_send()
@@ -279,31 +300,52 @@ class _Connection:
         if kind is RequestReceived:
             path = next((v for k, v in event.headers if k == b":path"), b"")
             self.streams[event.stream_id] = _Stream(path)
+            if path.decode("ascii", "replace") not in self.server.methods:
+                # At once, not at the request's end: go-plugin opens a broker stream that it
+                # never half-closes, and would hold it (and our graceful close) forever.
+                self._end(event.stream_id, StatusCode.UNIMPLEMENTED, f"unknown method {path!r}")
+                self._stop_peer(event.stream_id)
         elif kind is DataReceived:
             stream = self.streams.get(event.stream_id)
             if event.flow_controlled_length:
                 self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             if stream is not None:
                 stream.body += event.data
-                if len(stream.body) > self.server.max_message_bytes + 5:
+                body = stream.body
+                declared = int.from_bytes(body[1:5], "big") if len(body) >= 5 else 0
+                limit = self.server.max_message_bytes
+                if declared > limit or len(body) > limit + 5:
                     self._end(event.stream_id, StatusCode.RESOURCE_EXHAUSTED, "message too large")
+                    self._stop_peer(event.stream_id)
         elif kind is StreamEnded:
             stream = self.streams.get(event.stream_id)
-            if stream is not None and stream.trailers is None and not stream.started:
+            if stream is None or event.stream_id in self.reset:
+                return
+            if stream.trailers is None and not stream.started:
                 self._dispatch(event.stream_id, stream)
         elif kind is StreamReset:
             stream = self.streams.pop(event.stream_id, None)
             if stream is not None:
                 stream.context.finish()
         elif kind is WindowUpdated or kind is RemoteSettingsChanged:
-            for stream_id in list(self.streams):
-                self._pump(stream_id)
+            for stream_id, stream in list(self.streams.items()):
+                if stream.pending and stream_id not in self.reset:
+                    self._pump(stream_id)
+
+    def _stop_peer(self, stream_id: int) -> None:
+        """After an early answer: tells the peer to stop sending on the stream (gRPC's
+        RST_STREAM with NO_ERROR once the status is out)."""
+        with contextlib.suppress(H2Error):
+            self.h2.reset_stream(stream_id, 0)
+
+    def _drop(self, stream_id: int) -> None:
+        """The stream is gone under us (the peer reset it): its call has ended."""
+        stream = self.streams.pop(stream_id, None)
+        if stream is not None:
+            stream.context.finish()
 
     def _dispatch(self, stream_id: int, stream: _Stream) -> None:
-        method = self.server.methods.get(stream.path.decode("ascii", "replace"))
-        if method is None:
-            self._end(stream_id, StatusCode.UNIMPLEMENTED, f"unknown method {stream.path!r}")
-            return
+        method = self.server.methods[stream.path.decode("ascii", "replace")]
         body = stream.body
         if len(body) < 5 or body[0] != 0 or int.from_bytes(body[1:5], "big") != len(body) - 5:
             self._end(stream_id, StatusCode.INTERNAL, "expected one uncompressed message")
@@ -323,8 +365,14 @@ class _Connection:
             self.server._submit(self, stream_id, method, request, stream.context)
 
     def _answer(self, stream_id: int, kind: str, value: Any) -> None:
-        if kind == "goaway":  # GOAWAY goes out once the calls in flight have answered:
-            self.closing = True  # h2 sends nothing more on a connection it has closed
+        if kind == "goaway":
+            # No new calls from here: a GOAWAY naming every stream taken so far. Written as
+            # a frame of our own, since h2 sends nothing more once it has closed the
+            # connection itself (that comes when the calls in flight have answered).
+            self.closing = True
+            self._flush()
+            last = self.h2.highest_inbound_stream_id
+            self.sock.sendall(GoAwayFrame(0, last_stream_id=last, error_code=0).serialize())
         elif stream_id in self.streams:
             if kind == "message":
                 self._send(stream_id, value)
@@ -335,7 +383,11 @@ class _Connection:
         stream = self.streams[stream_id]
         if not stream.started:
             stream.started = True
-            self.h2.send_headers(stream_id, _HEADERS)
+            try:
+                self.h2.send_headers(stream_id, _HEADERS)
+            except StreamClosedError:
+                self._drop(stream_id)
+                return
         stream.pending += data
         self._pump(stream_id)
 
@@ -357,12 +409,16 @@ class _Connection:
         if stream is None:
             return
         h2 = self.h2
-        while stream.pending:
-            size = min(h2.local_flow_control_window(stream_id), h2.max_outbound_frame_size)
-            if size <= 0:
-                return
-            h2.send_data(stream_id, bytes(stream.pending[:size]))
-            del stream.pending[:size]
+        try:
+            while stream.pending:
+                size = min(h2.local_flow_control_window(stream_id), h2.max_outbound_frame_size)
+                if size <= 0:
+                    return
+                h2.send_data(stream_id, bytes(stream.pending[:size]))
+                del stream.pending[:size]
+        except StreamClosedError:
+            self._drop(stream_id)
+            return
         if stream.trailers is not None:
             self._close_stream(stream_id, stream.trailers)
 
@@ -399,6 +455,7 @@ class Server:
         self._lock = threading.Lock()
         self._stopping = False
         self._all_gone = threading.Event()
+        self.forced = False  # stop() had to cut connections whose calls outlived its grace
 
     def add_methods(self, methods: Mapping[str, Method]) -> None:
         self.methods.update(methods)
@@ -446,8 +503,12 @@ class Server:
         while True:
             try:
                 sock, _ = listener.accept()
-            except OSError:  # closed by stop()
-                return
+            except OSError as exc:
+                if self._stopping:  # stop() shut the listener
+                    return
+                log.debug("rpc: accept failed: %s", exc)  # a client gone before accept, ...
+                time.sleep(0.01)  # ... or no descriptor to spare for a moment
+                continue
             threading.Thread(
                 target=self._connect, args=(sock, context), name="rpc-conn", daemon=True
             ).start()
@@ -462,11 +523,11 @@ class Server:
                 log.debug("rpc: TLS handshake refused: %s", exc)
                 sock.close()
                 return
-        connection = _Connection(self, sock)
         with self._lock:
             if self._stopping:
                 sock.close()
                 return
+            connection = _Connection(self, sock)
             self._connections.add(connection)
         connection.serve()
 
@@ -480,10 +541,16 @@ class Server:
         self, connection: _Connection, stream_id: int, method: Method, request: Any, ctx: Any
     ) -> None:
         assert self._pool is not None
+        stopping = (StatusCode.UNAVAILABLE, "server stopping")
         try:
-            self._pool.submit(_work, connection, stream_id, method, request, ctx)
+            future = self._pool.submit(_work, connection, stream_id, method, request, ctx)
         except RuntimeError:  # the pool is shut down: we are stopping
-            connection.post(stream_id, "status", (StatusCode.UNAVAILABLE, "server stopping"))
+            connection.post(stream_id, "status", stopping)
+            return
+        # A call still queued when stop() cancels the pool's backlog gets an answer all the same.
+        future.add_done_callback(
+            lambda f: connection.post(stream_id, "status", stopping) if f.cancelled() else None
+        )
 
     def stop(self, grace: float | None = None) -> threading.Event:
         """Stops taking connections; tells each client to go away (calls in flight may
@@ -496,13 +563,18 @@ class Server:
                 self._all_gone.set()
         for sock, _ in self._listeners:
             with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked accept() on Linux; close does not
+            with contextlib.suppress(OSError):
                 sock.close()
         for connection in connections:
             connection.post(0, "goaway", None)
         if grace is not None and not self._all_gone.wait(grace):
+            self.forced = True
             for connection in connections:
+                # The plain socket's shutdown: an SSL socket's would pull its state from under
+                # the connection's thread.
                 with contextlib.suppress(OSError):
-                    connection.sock.shutdown(socket.SHUT_RDWR)
+                    socket.socket.shutdown(connection.sock, socket.SHUT_RDWR)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         return self._all_gone
