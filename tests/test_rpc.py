@@ -61,11 +61,20 @@ def serving(tmp: Path, methods: dict[str, rpc.Method]) -> Iterator[tuple[rpc.Ser
         server.stop(grace=0.5).wait(2)
 
 
-def call(channel: Any, path: str, data: bytes, timeout: float = 10) -> Any:
-    method = channel.unary_unary(
+def unary(channel: Any, path: str) -> Any:
+    return channel.unary_unary(
         path, request_serializer=Value.SerializeToString, response_deserializer=Value.FromString
     )
-    return method(Value(msgpack=data), timeout=timeout)
+
+
+def streaming(channel: Any, path: str) -> Any:
+    return channel.unary_stream(
+        path, request_serializer=Value.SerializeToString, response_deserializer=Value.FromString
+    )
+
+
+def call(channel: Any, path: str, data: bytes, timeout: float = 10) -> Any:
+    return unary(channel, path)(Value(msgpack=data), timeout=timeout)
 
 
 def test_inline_calls_answer_on_the_connection_thread_and_others_on_workers(
@@ -130,11 +139,7 @@ def test_messages_larger_than_frames_and_windows_both_ways(
 def test_server_streaming_sends_each_answer_then_the_status(tmp_path: Path) -> None:
     methods = {"/t.T/Count": rpc.Method(Value, count, streaming=True)}
     with serving(tmp_path, methods) as (_, channel):
-        stream = channel.unary_stream(
-            "/t.T/Count",
-            request_serializer=Value.SerializeToString,
-            response_deserializer=Value.FromString,
-        )
+        stream = streaming(channel, "/t.T/Count")
         assert [v.msgpack for v in stream(Value(msgpack=b"5"), timeout=10)] == [
             b"0",
             b"1",
@@ -157,11 +162,7 @@ def test_pooled_calls_run_together_while_inline_ones_still_answer(tmp_path: Path
         "/t.T/Inline": rpc.Method(Value, echo, inline=True),
     }
     with serving(tmp_path, methods) as (_, channel):
-        meet_call = channel.unary_unary(
-            "/t.T/Meet",
-            request_serializer=Value.SerializeToString,
-            response_deserializer=Value.FromString,
-        )
+        meet_call = unary(channel, "/t.T/Meet")
         futures = [meet_call.future(Value(msgpack=b"%d" % i), timeout=20) for i in range(7)]
         time.sleep(0.2)
         assert call(channel, "/t.T/Inline", b"meanwhile").msgpack == b"meanwhile"
@@ -182,11 +183,7 @@ def test_a_cancelled_call_ends_its_context(tmp_path: Path) -> None:
 
     methods = {"/t.T/Hold": rpc.Method(Value, hold, streaming=True)}
     with serving(tmp_path, methods) as (_, channel):
-        stream = channel.unary_stream(
-            "/t.T/Hold",
-            request_serializer=Value.SerializeToString,
-            response_deserializer=Value.FromString,
-        )(Value(), timeout=20)
+        stream = streaming(channel, "/t.T/Hold")(Value(), timeout=20)
         assert started.wait(10)
         assert not ended.is_set()
         stream.cancel()
@@ -206,11 +203,7 @@ def test_stop_lets_the_call_in_flight_answer_then_closes(tmp_path: Path) -> None
     server.add_insecure_port("unix:" + path)
     server.start()
     with grpc.insecure_channel("unix:" + path) as channel:
-        pending = channel.unary_unary(
-            "/t.T/Slow",
-            request_serializer=Value.SerializeToString,
-            response_deserializer=Value.FromString,
-        ).future(Value(), timeout=10)
+        pending = unary(channel, "/t.T/Slow").future(Value(), timeout=10)
         time.sleep(0.2)
         threading.Timer(0.2, release.set).start()
         gone = server.stop(grace=3)

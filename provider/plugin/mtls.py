@@ -51,12 +51,7 @@ def inner_credentials(inner: Identity, key_way: str) -> tuple[ssl.SSLContext, ss
     presents ``inner`` and accepts only ``inner`` from the server. Both keys reach OpenSSL
     the ``key_way`` the platform allows."""
     cert = inner.cert_pem
-    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server.minimum_version = ssl.TLSVersion.TLSv1_2
-    server.verify_mode = ssl.CERT_REQUIRED
-    server.load_verify_locations(cadata=cert.decode())
-    server.set_alpn_protocols(["h2"])
-    keys.load_identity(server, cert, inner.key_pem, key_way)
+    server = server_context(inner, cert.decode(), key_way)
     client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     client.minimum_version = ssl.TLSVersion.TLSv1_2
     client.load_verify_locations(cadata=cert.decode())

@@ -178,10 +178,10 @@ def _frame(message: bytes) -> bytes:
 
 
 class _Stream:
-    __slots__ = ("body", "context", "path", "pending", "started", "trailers")
+    __slots__ = ("body", "context", "method", "pending", "started", "trailers")
 
-    def __init__(self, path: bytes) -> None:
-        self.path = path
+    def __init__(self, method: Method | None) -> None:
+        self.method = method  # None: a method we do not serve, refused at its headers
         self.body = bytearray()
         self.context = CallContext()
         self.pending = bytearray()  # answer bytes waiting for the peer's flow-control window
@@ -205,7 +205,7 @@ class _Connection:
         self.closing = False
         self.reset: set[int] = set()  # streams the peer reset in the read being handled
         self._posting = threading.Lock()
-        self._finished = False  # the wake pipe is closed: a worker must not write to its number
+        self._finished = False  # the wake-up sockets are closed: no worker may send on them
 
     # -- from any thread -------------------------------------------------------------------
 
@@ -299,8 +299,9 @@ class _Connection:
         kind = type(event)
         if kind is RequestReceived:
             path = next((v for k, v in event.headers if k == b":path"), b"")
-            self.streams[event.stream_id] = _Stream(path)
-            if path.decode("ascii", "replace") not in self.server.methods:
+            method = self.server.methods.get(path.decode("ascii", "replace"))
+            self.streams[event.stream_id] = _Stream(method)
+            if method is None:
                 # At once, not at the request's end: go-plugin opens a broker stream that it
                 # never half-closes, and would hold it (and our graceful close) forever.
                 self._end(event.stream_id, StatusCode.UNIMPLEMENTED, f"unknown method {path!r}")
@@ -324,9 +325,7 @@ class _Connection:
             if stream.trailers is None and not stream.started:
                 self._dispatch(event.stream_id, stream)
         elif kind is StreamReset:
-            stream = self.streams.pop(event.stream_id, None)
-            if stream is not None:
-                stream.context.finish()
+            self._drop(event.stream_id)
         elif kind is WindowUpdated or kind is RemoteSettingsChanged:
             for stream_id, stream in list(self.streams.items()):
                 if stream.pending and stream_id not in self.reset:
@@ -339,13 +338,14 @@ class _Connection:
             self.h2.reset_stream(stream_id, 0)
 
     def _drop(self, stream_id: int) -> None:
-        """The stream is gone under us (the peer reset it): its call has ended."""
+        """The peer reset the stream: its call has ended, and nothing more is sent on it."""
         stream = self.streams.pop(stream_id, None)
         if stream is not None:
             stream.context.finish()
 
     def _dispatch(self, stream_id: int, stream: _Stream) -> None:
-        method = self.server.methods[stream.path.decode("ascii", "replace")]
+        method = stream.method
+        assert method is not None  # unknown methods were refused at their headers
         body = stream.body
         if len(body) < 5 or body[0] != 0 or int.from_bytes(body[1:5], "big") != len(body) - 5:
             self._end(stream_id, StatusCode.INTERNAL, "expected one uncompressed message")
