@@ -13,11 +13,13 @@ import os
 import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import Iterable
 from typing import Any
 
 import httpx
 
+from .direct import DirectTransport
 from .errors import (
     ConnectlyError,
     InvalidResponse,
@@ -69,6 +71,37 @@ def tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
     return ssl.create_default_context(cafile=verify)
 
 
+def direct_transport(base_url: httpx.URL, verify: bool | ssl.SSLContext) -> DirectTransport | None:
+    """The lean :class:`.direct.DirectTransport` for requests that go straight to ``base_url``,
+    or None when a proxy environment variable applies to it (``HTTPS_PROXY``, ``HTTP_PROXY``,
+    ``ALL_PROXY``, unless ``NO_PROXY`` names the host): those go through httpx's own transport,
+    so proxies work as they do for any httpx program. TLS is checked the same way on both."""
+    if proxy_for(base_url) is not None:
+        return None
+    port = base_url.port or (443 if base_url.scheme == "https" else 80)
+    context = httpx.create_ssl_context(verify=verify)  # certifi, SSL_CERT_FILE or SSL_CERT_DIR
+    return DirectTransport(base_url.scheme, base_url.raw_host.decode("ascii"), port, context)
+
+
+def proxy_for(url: httpx.URL) -> str | None:
+    """The proxy the environment names for ``url``, if any (urllib's reading of the variables)."""
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass_environment(  # type: ignore[attr-defined]  # not in typeshed
+        url.host, proxies
+    ):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def _json_body(body: Any) -> bytes | None:
+    """JSON as httpx encodes it (compact, UTF-8), or None for no body."""
+    if body is None:
+        return None
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8")
+
+
 def retryable(error: ConnectlyError) -> bool:
     if isinstance(error, TransportError):
         return not error.permanent
@@ -85,7 +118,7 @@ def api_error_body(text: str) -> bool:
 
 
 class Transport:
-    """One ``httpx.Client`` (connections reused across a Terraform run) and the request count
+    """One httpx transport (connections reused across a Terraform run) and the request count
     per endpoint. The API key is in its headers and in every redaction."""
 
     def __init__(
@@ -106,22 +139,33 @@ class Transport:
         self.retry = retry
         # Every request is built by _request from these, made once (Client.build_request
         # would merge client and request headers, cookies and URLs on every call: a quarter
-        # of a request's CPU), so the client below holds only connections, TLS and proxies.
+        # of a request's CPU).
         self._base = base_url.rstrip("/")
         self._headers = httpx.Headers(
             {"X-API-Key": api_key, "User-Agent": user_agent, "Accept": "application/json"}
         )
         self._json_headers = httpx.Headers({**self._headers, "Content-Type": "application/json"})
-        self.http = httpx.Client(
-            verify=tls_verification(verify),
-            transport=transport,
-            follow_redirects=False,
-        )
+        tls = httpx.create_ssl_context(verify=tls_verification(verify))
+        url = httpx.URL(self._base)
+        self._direct = None if transport is not None else direct_transport(url, tls)
+        # The direct path's request head, made once; requests that go through httpx (a proxy,
+        # a test's mock transport) go to its transport itself: httpx's Client around it would
+        # add cookie, redirect and auth steps this client never uses.
+        self._prefix = url.raw_path.decode("ascii").rstrip("/")
+        host = [(b"Host", url.netloc)]
+        self._raw_headers = host + self._headers.raw
+        self._raw_json_headers = host + self._json_headers.raw
+        self._transport = transport
+        if transport is None and self._direct is None:
+            self._transport = httpx.HTTPTransport(verify=tls, proxy=proxy_for(url))
         self._stats_lock = threading.Lock()
         self._stats = dict.fromkeys(OPERATIONS, 0)
 
     def close(self) -> None:
-        self.http.close()
+        if self._direct is not None:
+            self._direct.close()
+        if self._transport is not None:
+            self._transport.close()
 
     @property
     def stats(self) -> dict[str, int]:
@@ -175,43 +219,68 @@ class Transport:
         so a server trickling its answer is cut off at the deadline here, and an answer larger
         than any listing could be is refused."""
         deadline = attempts.deadline
-        streamed = self.http.send(self._request(method, path, body, timeout), stream=True)
-        try:
+        content = _json_body(body)
+        request = None
+        response_headers: list[tuple[str, str]] | httpx.Headers
+        if self._transport is None:
+            assert self._direct is not None
+            headers = self._raw_json_headers if content is not None else self._raw_headers
+            if content is not None:
+                headers = [*headers, (b"Content-Length", str(len(content)).encode())]
+            answer = self._direct.open(
+                method,
+                self._prefix + path,
+                headers,
+                content,
+                connect_timeout=timeout.connect,
+                read_timeout=timeout.read,
+            )
+            status, response_headers, chunks, done = (
+                answer.status,
+                answer.headers,
+                answer.chunks(),
+                answer.close,
+            )
+        else:
+            request = self._request(method, path, content, timeout)
+            streamed = self._transport.handle_request(request)
             if streamed.is_stream_consumed:  # a transport that already read it (tests)
+                streamed.close()
                 return streamed
-            chunks: list[bytes] = []
+            status, response_headers, chunks, done = (
+                streamed.status_code,
+                streamed.headers,
+                streamed.iter_raw(),
+                streamed.close,
+            )
+        try:
+            parts: list[bytes] = []
             size = 0
-            for chunk in streamed.iter_raw():  # as sent; the Response below decodes it
+            for chunk in chunks:  # as sent; the Response below decodes it
                 size += len(chunk)
                 if size > MAX_RESPONSE_BYTES:
                     raise httpx.ReadError("the response is larger than 16 MiB")
                 if deadline is not None and self.retry.clock() > deadline:
                     raise httpx.ReadTimeout("the response was still arriving at the deadline")
-                chunks.append(chunk)
+                parts.append(chunk)
             return httpx.Response(
-                streamed.status_code,
-                headers=streamed.headers,
-                content=b"".join(chunks),
-                request=streamed.request,
+                status, headers=response_headers, content=b"".join(parts), request=request
             )
         finally:
-            streamed.close()
+            done()
 
-    def _request(self, method: str, path: str, body: Any, timeout: httpx.Timeout) -> httpx.Request:
+    def _request(
+        self, method: str, path: str, content: bytes | None, timeout: httpx.Timeout
+    ) -> httpx.Request:
         """The request as ``Client.build_request`` would make it for this client (its base
-        URL, its headers, JSON as httpx encodes it), made directly: nothing of it varies
-        but the path, the body and the timeout, and the merging costs CPU on every call."""
+        URL, its headers), made directly: nothing of it varies but the path, the body and the
+        timeout, and the merging costs CPU on every call."""
         extensions = {"timeout": timeout.as_dict()}
         url = httpx.URL(self._base + path)
-        if body is None:
+        if content is None:
             return httpx.Request(method, url, headers=self._headers, extensions=extensions)
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         return httpx.Request(
-            method,
-            url,
-            headers=self._json_headers,
-            content=content.encode("utf-8"),
-            extensions=extensions,
+            method, url, headers=self._json_headers, content=content, extensions=extensions
         )
 
     def transport_error(
