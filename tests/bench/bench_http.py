@@ -3,9 +3,9 @@ costs in Python.
 
 Both send the same listing to the emulator (in this process, on its own threads) over a kept-
 alive connection and decode its JSON; only the calling thread's CPU is counted. The client's
-figure is httpx (request and response objects, httpcore, h11) plus our retry, error and model
-code; the standard library's ``http.client`` is the floor a hand-written transport would
-approach. The ratio is what "What limits it" on the performance page refers to.
+figure is its direct transport (``http.client`` under ``connectly/direct.py``), building an
+``httpx.Response``, plus our retry, error and model code; the bare ``http.client`` exchange is
+the floor. The ratio is what "What limits it" on the performance page refers to.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def rows(costs: dict[str, Stat], section: str) -> list[Row]:
     return [
         Row(
             section,
-            "Connectly client (httpx): CPU per API request",
+            "Connectly client: CPU per API request",
             us(ours.median),
             us(ours.min),
             us(ours.max),
@@ -92,6 +92,6 @@ def rows(costs: dict[str, Stat], section: str) -> list[Row]:
             section,
             "API request CPU, Connectly client / http.client",
             f"{ours.median / bare.median:.2f}x",
-            note="what httpx and the client's own code cost above a bare exchange",
+            note="what the client's own code (retries, errors, models, the response) adds",
         ),
     ]

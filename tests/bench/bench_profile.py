@@ -36,7 +36,10 @@ COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     ("grpcio (server, threads, cygrpc)", ("grpc/",)),
     ("protobuf", ("google/protobuf",)),
     ("value codec (msgpack, cty)", ("msgpack", "plugin/codec.py", "plugin/cty.py")),
-    ("HTTP client (httpx, httpcore, h11, ssl)", ("httpx/", "httpcore/", "h11/", "/ssl.py")),
+    (
+        "HTTP client (connectly/direct.py, http.client, httpx, ssl)",
+        ("connectly/direct.py", "http/client.py", "httpx/", "httpcore/", "h11/", "/ssl.py"),
+    ),
     ("JSON", ("json/",)),
     ("logging", ("logging/", "plugin/logs.py")),
     ("Connectly client (provider/connectly)", ("provider/connectly/",)),
