@@ -1,4 +1,5 @@
-"""The gRPC server Terraform talks to: gRPC's wire format on HTTP/2 (``h2``), without grpcio.
+"""The gRPC server Terraform talks to: gRPC's wire format on HTTP/2 (:mod:`.http2`), without
+grpcio.
 
 Why not grpcio's server: importing grpcio is most of what a bare Python plugin pays before its
 first answer (about 50 ms of a start on our machines, and Terraform starts a provider 3 to 5
@@ -28,20 +29,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from h2.config import H2Configuration
-from h2.connection import H2Connection
-from h2.events import (
+from . import http2
+from .http2 import (
     ConnectionTerminated,
     DataReceived,
-    RemoteSettingsChanged,
+    H2Error,
     RequestReceived,
+    StreamClosedError,
     StreamEnded,
     StreamReset,
     WindowUpdated,
 )
-from h2.exceptions import H2Error, StreamClosedError
-from h2.settings import SettingCodes
-from hyperframe.frame import GoAwayFrame
 
 if TYPE_CHECKING:
     import ssl
@@ -54,18 +52,6 @@ MAX_STREAMS = 1000
 WINDOW = 2**24  # what a peer may send ahead, per stream
 CONNECTION_WINDOW = 2**30  # added to the connection's window at its start
 _HEADERS = [(b":status", b"200"), (b"content-type", b"application/grpc")]
-# Header validation is skipped both ways: it is about a sixth of h2's work per call (a unary
-# call's server side, in-memory: 317 us with it, 260 without). Our own headers are fixed; the
-# peer is Terraform over mutual TLS, or a process on a socket only this user can open, and a
-# header it sends badly is ignored, never trusted.
-_CONFIG = H2Configuration(
-    client_side=False,
-    header_encoding=None,
-    validate_inbound_headers=False,
-    normalize_inbound_headers=False,
-    validate_outbound_headers=False,
-    normalize_outbound_headers=False,
-)
 
 
 class StatusCode(enum.IntEnum):
@@ -196,7 +182,7 @@ class _Connection:
     def __init__(self, server: Server, sock: socket.socket) -> None:
         self.server = server
         self.sock = sock
-        self.h2 = H2Connection(config=_CONFIG)
+        self.h2 = http2.ServerConnection()
         self.streams: dict[int, _Stream] = {}
         self.done: deque[tuple[int, str, Any]] = deque()
         # A socket pair, not a pipe: select() takes only sockets on Windows.
@@ -223,20 +209,15 @@ class _Connection:
 
     def serve(self) -> None:
         try:
-            self.h2.initiate_connection()
-            self.h2.update_settings(
-                {
-                    SettingCodes.INITIAL_WINDOW_SIZE: WINDOW,
-                    SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
-                }
+            self.h2.start(
+                {http2.INITIAL_WINDOW_SIZE: WINDOW, http2.MAX_CONCURRENT_STREAMS: MAX_STREAMS},
+                CONNECTION_WINDOW,
             )
-            if CONNECTION_WINDOW:
-                self.h2.increment_flow_control_window(CONNECTION_WINDOW)
             self._flush()
             self._loop()
         except Exception as exc:  # the peer broke the protocol, or the socket went away
             log.debug("rpc: connection ended: %s: %s", type(exc).__name__, exc)
-            with contextlib.suppress(Exception):  # h2's own GOAWAY, if it queued one
+            with contextlib.suppress(Exception):  # the GOAWAY http2 queued, if it did
                 self._flush()
         finally:
             for stream in self.streams.values():
@@ -326,7 +307,7 @@ class _Connection:
                 self._dispatch(event.stream_id, stream)
         elif kind is StreamReset:
             self._drop(event.stream_id)
-        elif kind is WindowUpdated or kind is RemoteSettingsChanged:
+        elif kind is WindowUpdated:
             for stream_id, stream in list(self.streams.items()):
                 if stream.pending and stream_id not in self.reset:
                     self._pump(stream_id)
@@ -372,7 +353,7 @@ class _Connection:
             self.closing = True
             self._flush()
             last = self.h2.highest_inbound_stream_id
-            self.sock.sendall(GoAwayFrame(0, last_stream_id=last, error_code=0).serialize())
+            self.sock.sendall(http2.goaway_frame(last))
         elif stream_id in self.streams:
             if kind == "message":
                 self._send(stream_id, value)

@@ -30,8 +30,8 @@ CPU_PER_WEBHOOK_MAX = 0.017 / 3
 # First match wins, tested on the whole stack for imports, then from the leaf up for the rest.
 COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     (
-        "gRPC server (plugin/rpc.py, h2, hpack, hyperframe)",
-        ("plugin/rpc.py", "h2/", "hpack/", "hyperframe/"),
+        "gRPC server (plugin/rpc.py, plugin/http2.py, hpack)",
+        ("plugin/rpc.py", "plugin/http2.py", "h2/", "hpack/", "hyperframe/"),
     ),
     ("grpcio (server, threads, cygrpc)", ("grpc/",)),
     ("protobuf", ("google/protobuf",)),
