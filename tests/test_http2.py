@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import h2.events as ev
 import pytest
 from h2.config import H2Configuration
@@ -46,8 +48,8 @@ class Pair:
         )
         self.client = H2Connection(H2Configuration(client_side=True, header_encoding=None))
         self.client.initiate_connection()
-        self.server_events: list = []
-        self.client_events: list = []
+        self.server_events: list[Any] = []
+        self.client_events: list[Any] = []
         self.pump()
 
     def pump(self) -> None:
@@ -74,7 +76,8 @@ class Pair:
         self.server.send_headers(stream_id, trailers or [(b"grpc-status", b"0")], end_stream=True)
         self.pump()
 
-    def of(self, kind: type, stream_id: int | None = None) -> list:
+    def of(self, kind: Any, stream_id: int | None = None) -> list[Any]:
+        events: list[Any]
         events = self.server_events if kind.__module__.endswith("http2") else self.client_events
         return [e for e in events if type(e) is kind and stream_id in (None, e.stream_id)]
 
@@ -161,7 +164,7 @@ def test_the_clients_initial_window_change_moves_open_streams_windows() -> None:
 def test_a_header_block_split_into_continuations_is_decoded() -> None:
     pair = Pair()
     big = b"v" * 40000  # more than two frames' worth: HEADERS and CONTINUATIONs
-    sid = pair.call(b"\0\0\0\0\0", **{"x-big": big})
+    sid = pair.call(b"\0\0\0\0\0", "GetMetadata", **{"x-big": big})
     [req] = pair.of(RequestReceived, sid)
     assert dict(req.headers)[b"x-big"] == big
 
