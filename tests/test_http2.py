@@ -287,8 +287,30 @@ def test_our_window_updates_give_back_what_was_consumed() -> None:
         ),
         (http2.PREFACE + http2.frame(http2.HEADERS, 4, 1, b"\xff\xff\xff\xff"), 9),  # bad HPACK
         (http2.PREFACE + http2.frame(http2.PUSH_PROMISE, 4, 1, b"\0\0\0\2"), 1),
+        (
+            http2.PREFACE
+            + http2.frame(http2.HEADERS, 4, 1, b"\x82")
+            + http2.frame(0, 8, 1, b"\x05ab"),
+            1,
+        ),
+        (
+            http2.PREFACE
+            + http2.frame(http2.HEADERS, 0, 1, b"\x82")
+            + b"".join(http2.frame(http2.CONTINUATION, 0, 1, b"\0" * 16384) for _ in range(6)),
+            11,
+        ),
     ],
-    ids=["not-http2", "data-idle", "even-stream", "frame-size", "interrupted", "hpack", "push"],
+    ids=[
+        "not-http2",
+        "data-idle",
+        "even-stream",
+        "frame-size",
+        "interrupted",
+        "hpack",
+        "push",
+        "padding",
+        "endless-headers",
+    ],
 )
 def test_protocol_errors_end_the_connection_with_a_goaway(raw: bytes, code: int) -> None:
     server = ServerConnection()
@@ -319,3 +341,34 @@ def test_bytes_split_anywhere_give_the_same_events() -> None:
     for i in range(len(raw)):  # one byte at a time
         events += server.receive_data(raw[i : i + 1])
     assert [(type(e).__name__, getattr(e, "stream_id", 0)) for e in events] == expected
+
+
+def test_a_stream_the_peer_breaks_is_reported_as_reset() -> None:
+    pair = Pair()
+    sid = pair.call(b"\0\0\0\0\0")  # ended by the client
+    events = pair.server.receive_data(http2.frame(http2.DATA, 0, sid, b"late"))
+    assert [(type(e), e.stream_id) for e in events] == [(StreamReset, sid)]
+    with pytest.raises(StreamClosedError):
+        pair.server.send_headers(sid, OK)
+
+
+def test_after_our_goaway_newer_streams_are_refused() -> None:
+    pair = Pair()
+    taken = pair.call(b"\0\0\0\0\0")
+    pair.server.close_connection()
+    pair.pump()
+    [goaway] = [e for e in pair.client_events if type(e) is ev.ConnectionTerminated]
+    assert goaway.last_stream_id == taken
+    block = pair.client.encoder.encode(request_headers())
+    newer = taken + 2
+    assert not pair.server.receive_data(http2.frame(http2.HEADERS, 0x5, newer, block))
+    assert http2.frame(http2.RST_STREAM, 0, newer, b"\0\0\0\7") in pair.server.data_to_send()
+    # The call taken before still answers (h2's client stops reading at a GOAWAY, so the
+    # frames are checked on our side).
+    pair.server.send_headers(taken, OK)
+    pair.server.send_data(taken, b"\0\0\0\0\0")
+    pair.server.send_headers(taken, [(b"grpc-status", b"0")], end_stream=True)
+    assert pair.server.data_to_send().endswith(
+        http2.frame(http2.HEADERS, 0x5, taken, b"\x00\x0bgrpc-status\x010")
+    )
+    assert taken not in pair.server._streams

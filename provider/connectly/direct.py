@@ -132,7 +132,11 @@ class Answer:
         answer: http.client.HTTPResponse,
     ) -> None:
         self.status = answer.status
-        self.headers: list[tuple[str, str]] = answer.getheaders()
+        # As bytes: http.client decodes header values as latin-1, and httpx would encode
+        # them back as ASCII and fail on anything else (a proxy's "X-Note: café").
+        self.headers: list[tuple[bytes, bytes]] = [
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in answer.getheaders()
+        ]
         self._pool = pool
         self._conn: http.client.HTTPConnection | None = conn
         self._answer = answer

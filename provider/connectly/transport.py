@@ -44,6 +44,7 @@ TRANSPORT_FAILURES: tuple[tuple[type[httpx.HTTPError], str, bool], ...] = (
     (httpx.PoolTimeout, "timed out", False),
     (httpx.ConnectError, "could not connect", False),
     (httpx.UnsupportedProtocol, "network failure", False),
+    (httpx.ProxyError, "the proxy refused the connection", False),
     (httpx.ReadTimeout, "no response in time", True),
     (httpx.RemoteProtocolError, "connection dropped", True),
     (httpx.TimeoutException, "timed out", True),
@@ -56,7 +57,8 @@ def describe_failure(exc: httpx.HTTPError) -> tuple[str, bool, bool]:
     """(what happened, whether the request may have been sent, whether retrying is useless)."""
     detail = str(exc) or type(exc).__name__
     what, sent = next((w, s) for cls, w, s in TRANSPORT_FAILURES if isinstance(exc, cls))
-    local = isinstance(exc, httpx.LocalProtocolError)  # we could not even send it
+    # We could not even send it, or the proxy will not carry it: trying again changes nothing.
+    local = isinstance(exc, (httpx.LocalProtocolError, httpx.ProxyError))
     if not local and ("CERTIFICATE_VERIFY_FAILED" in detail or "certificate verify" in detail):
         return _UNTRUSTED, False, True
     return what, sent, local
@@ -84,12 +86,11 @@ def direct_transport(base_url: httpx.URL, verify: bool | ssl.SSLContext) -> Dire
 
 
 def proxy_for(url: httpx.URL) -> str | None:
-    """The proxy the environment names for ``url``, if any (urllib's reading of the variables)."""
-    proxies = urllib.request.getproxies_environment()
+    """The proxy that applies to ``url``, if any, as urllib finds it: the ``*_PROXY`` and
+    ``NO_PROXY`` variables, or without them the system's settings on macOS and Windows."""
+    proxies = urllib.request.getproxies()  # the variables; else macOS's or Windows' settings
     proxy = proxies.get(url.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass_environment(  # type: ignore[attr-defined]  # not in typeshed
-        url.host, proxies
-    ):
+    if not proxy or urllib.request.proxy_bypass(url.host):
         return None
     return proxy if "://" in proxy else f"http://{proxy}"
 
@@ -221,7 +222,7 @@ class Transport:
         deadline = attempts.deadline
         content = _json_body(body)
         request = None
-        response_headers: list[tuple[str, str]] | httpx.Headers
+        response_headers: list[tuple[bytes, bytes]] | httpx.Headers
         if self._transport is None:
             assert self._direct is not None
             headers = self._raw_json_headers if content is not None else self._raw_headers

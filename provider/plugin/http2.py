@@ -34,7 +34,8 @@ HEADER_TABLE_SIZE, ENABLE_PUSH, MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE = 1,
 MAX_FRAME_SIZE = 5
 
 NO_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED = 0, 1, 3, 5
-FRAME_SIZE_ERROR, REFUSED_STREAM, COMPRESSION_ERROR = 6, 7, 9
+FRAME_SIZE_ERROR, REFUSED_STREAM, COMPRESSION_ERROR, ENHANCE_YOUR_CALM = 6, 7, 9, 11
+MAX_HEADER_LIST_SIZE = 6
 
 DEFAULT_WINDOW = 65535
 MAX_WINDOW = 2**31 - 1
@@ -157,6 +158,7 @@ class ServerConnection:
         self._stream_window = DEFAULT_WINDOW  # what we let the peer send per stream
         self._connection_window = DEFAULT_WINDOW  # ... and on the whole connection
         self._received = 0  # connection bytes consumed, not yet given back
+        self._last_stream: int | None = None  # the last stream taken, once we sent GOAWAY
 
     # -- set-up and teardown -----------------------------------------------------------------
 
@@ -172,7 +174,11 @@ class ServerConnection:
             self._out += frame(WINDOW_UPDATE, 0, 0, _U32.pack(connection_window))
 
     def close_connection(self, code: int = NO_ERROR) -> None:
-        self._out += goaway_frame(self.highest_inbound_stream_id, code)
+        """A GOAWAY naming the streams taken so far; any newer one is refused (the peer takes
+        it as never processed, and may send it elsewhere)."""
+        if self._last_stream is None:
+            self._last_stream = self.highest_inbound_stream_id
+        self._out += goaway_frame(self._last_stream, code)
 
     def data_to_send(self) -> bytes:
         out = bytes(self._out)
@@ -224,6 +230,8 @@ class ServerConnection:
                 self._fail("CONTINUATION without a header block")
                 return
             continuing[2].extend(payload)
+            if len(continuing[2]) > MAX_HEADER_LIST + OUR_MAX_FRAME:  # decoded, it could not fit
+                self._fail("a header block larger than we take", ENHANCE_YOUR_CALM)
             if flags & END_HEADERS:
                 self._continuing = None
                 self._header_block(stream_id, continuing[1], bytes(continuing[2]), events)
@@ -232,12 +240,16 @@ class ServerConnection:
         elif kind == SETTINGS:
             self._settings(flags, stream_id, payload, events)
         elif kind == PING:
-            if len(payload) != 8 or stream_id:
+            if stream_id:
+                self._fail("PING on a stream")
+            if len(payload) != 8:
                 self._fail("a malformed PING", FRAME_SIZE_ERROR)
             if not flags & ACK:
                 self._out += frame(PING, ACK, 0, payload)
         elif kind == RST_STREAM:
-            if len(payload) != 4 or not stream_id:
+            if not stream_id:
+                self._fail("RST_STREAM on the connection")
+            if len(payload) != 4:
                 self._fail("a malformed RST_STREAM", FRAME_SIZE_ERROR)
             if stream_id > self.highest_inbound_stream_id:
                 self._fail("RST_STREAM on a stream never opened")
@@ -259,7 +271,11 @@ class ServerConnection:
 
     def _data(self, flags: int, stream_id: int, payload: bytes, events: list) -> None:
         size = len(payload)
-        data = _unpadded(payload, flags) if flags & PADDED else payload
+        data = payload
+        if flags & PADDED:
+            if not payload or payload[0] >= len(payload):
+                self._fail("more padding than frame")
+            data = payload[1 : len(payload) - payload[0]]
         stream = self._streams.get(stream_id)
         if stream is None or stream.remote_closed:
             if not stream_id or stream_id > self.highest_inbound_stream_id:
@@ -268,7 +284,7 @@ class ServerConnection:
             # connection's window, so that is given back; the stream is told it is closed.
             self.acknowledge_received_data(size, 0)
             if stream is not None:
-                self._send_reset(stream_id, STREAM_CLOSED)
+                self._reset_for_peer(stream_id, STREAM_CLOSED, events)
             return
         events.append(DataReceived(stream_id, data, size))
         if flags & END_STREAM:
@@ -308,7 +324,7 @@ class ServerConnection:
             self._send_reset(stream_id, STREAM_CLOSED)
             return
         self.highest_inbound_stream_id = stream_id
-        if len(self._streams) >= self._max_streams:
+        if self._last_stream is not None or len(self._streams) >= self._max_streams:
             self._send_reset(stream_id, REFUSED_STREAM)
             return
         stream = _Stream(self._peer_window)
@@ -342,11 +358,11 @@ class ServerConnection:
                 self._fail("WINDOW_UPDATE on a stream never opened")
             return  # a stream already closed: nothing to update
         if not increment:
-            self._send_reset(stream_id, PROTOCOL_ERROR)
+            self._reset_for_peer(stream_id, PROTOCOL_ERROR, events)
             return
         stream.send_window += increment
         if stream.send_window > MAX_WINDOW:
-            self._send_reset(stream_id, FLOW_CONTROL_ERROR)
+            self._reset_for_peer(stream_id, FLOW_CONTROL_ERROR, events)
             return
         events.append(WindowUpdated(stream_id))
 
@@ -368,6 +384,8 @@ class ServerConnection:
                 delta, self._peer_window = value - self._peer_window, value
                 for stream in self._streams.values():
                     stream.send_window += delta
+                    if stream.send_window > MAX_WINDOW:
+                        self._fail("a stream's window overflowed", FLOW_CONTROL_ERROR)
                 changed = changed or delta > 0
             elif key == MAX_FRAME_SIZE:
                 if not OUR_MAX_FRAME <= value <= 2**24 - 1:
@@ -439,6 +457,12 @@ class ServerConnection:
             raise StreamClosedError(f"stream {stream_id} is closed")
         self._send_reset(stream_id, code)
 
+    def _reset_for_peer(self, stream_id: int, code: int, events: list) -> None:
+        """A stream the peer broke: reset, and reported like a reset the peer sent."""
+        if stream_id in self._streams:
+            events.append(StreamReset(stream_id, code))
+        self._send_reset(stream_id, code)
+
     def _send_reset(self, stream_id: int, code: int) -> None:
         self._streams.pop(stream_id, None)
         self._out += frame(RST_STREAM, 0, stream_id, _U32.pack(code))
@@ -472,12 +496,6 @@ class ServerConnection:
     def _fail(self, message: str, code: int = PROTOCOL_ERROR) -> NoReturn:
         self._out += goaway_frame(self.highest_inbound_stream_id, code)
         raise ProtocolError(message, code)
-
-
-def _unpadded(payload: bytes, flags: int) -> bytes:
-    if not payload or payload[0] >= len(payload):
-        raise ProtocolError("more padding than frame")
-    return payload[1 : len(payload) - payload[0]]
 
 
 # Static table entries our answers use (RFC 7541, appendix A).

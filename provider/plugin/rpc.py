@@ -210,7 +210,11 @@ class _Connection:
     def serve(self) -> None:
         try:
             self.h2.start(
-                {http2.INITIAL_WINDOW_SIZE: WINDOW, http2.MAX_CONCURRENT_STREAMS: MAX_STREAMS},
+                {
+                    http2.INITIAL_WINDOW_SIZE: WINDOW,
+                    http2.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
+                    http2.MAX_HEADER_LIST_SIZE: http2.MAX_HEADER_LIST,
+                },
                 CONNECTION_WINDOW,
             )
             self._flush()
@@ -347,13 +351,11 @@ class _Connection:
 
     def _answer(self, stream_id: int, kind: str, value: Any) -> None:
         if kind == "goaway":
-            # No new calls from here: a GOAWAY naming every stream taken so far. Written as
-            # a frame of our own, since h2 sends nothing more once it has closed the
-            # connection itself (that comes when the calls in flight have answered).
+            # No new calls from here: a GOAWAY naming every stream taken so far (newer ones
+            # are refused); the calls in flight still answer, then the connection closes.
             self.closing = True
+            self.h2.close_connection()
             self._flush()
-            last = self.h2.highest_inbound_stream_id
-            self.sock.sendall(http2.goaway_frame(last))
         elif stream_id in self.streams:
             if kind == "message":
                 self._send(stream_id, value)

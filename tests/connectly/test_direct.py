@@ -312,3 +312,18 @@ def test_which_proxy_applies(
     for name, value in env.items():
         no_proxy_env.setenv(name, value)
     assert proxy_for(httpx.URL(url)) == expected
+
+
+def test_a_header_value_outside_ascii_is_read_not_a_crash(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    # http.client reads header values as latin-1; a proxy or balancer may send such bytes.
+    server = raw_server(
+        b"HTTP/1.1 200 OK\r\nX-Note: caf\xe9\r\nContent-Length: 2\r\n"
+        b"Content-Type: application/json\r\n\r\n{}"
+    )
+    client = ConnectlyClient(
+        TEST_API_KEY, f"http://127.0.0.1:{server.port}", retry=RetryPolicy(max_attempts=1)
+    )
+    with client:
+        client.delete_webhook("biz_1", "wh_1")  # a 200: done, whatever the headers say

@@ -27,7 +27,7 @@ EXPECTED: dict[type[httpx.HTTPError], tuple[str, bool, bool]] = {
     httpx.ProtocolError: ("network failure", True, False),
     httpx.LocalProtocolError: ("the request could not be sent", False, True),
     httpx.RemoteProtocolError: ("connection dropped", True, False),
-    httpx.ProxyError: ("network failure", True, False),
+    httpx.ProxyError: ("the proxy refused the connection", False, True),
     httpx.UnsupportedProtocol: ("network failure", False, False),
     httpx.DecodingError: ("network failure", True, False),
     httpx.TooManyRedirects: ("network failure", True, False),
