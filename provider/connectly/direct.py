@@ -14,12 +14,13 @@ server closed it, or sent something unasked) is closed instead of reused, as htt
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import select
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 
@@ -50,26 +51,14 @@ class DirectTransport:
         """Sends the request and reads the answer's head; the body is read from the Answer.
         ``headers`` are sent as given (Host among them)."""
         conn = self._take() or self._connect(connect_timeout)
-        try:
+        with _closed_on_failure(conn.close, httpx.WriteTimeout, httpx.WriteError):
             conn.sock.settimeout(read_timeout)
             conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
             for name, value in headers:
                 conn.putheader(name, value)
             conn.endheaders(body)
-        except Exception as exc:
-            conn.close()
-            raise _mapped(exc, httpx.WriteTimeout, httpx.WriteError) from exc
-        except BaseException:
-            conn.close()
-            raise
-        try:
+        with _closed_on_failure(conn.close, httpx.ReadTimeout, httpx.ReadError):
             answer = conn.getresponse()
-        except Exception as exc:
-            conn.close()
-            raise _mapped(exc, httpx.ReadTimeout, httpx.ReadError) from exc
-        except BaseException:
-            conn.close()
-            raise
         return Answer(self, conn, answer)
 
     def close(self) -> None:
@@ -109,14 +98,8 @@ class DirectTransport:
             )
         else:
             conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
-        try:
+        with _closed_on_failure(conn.close, httpx.ConnectTimeout, httpx.ConnectError):
             conn.connect()  # TCP and, for https, the TLS handshake with the host's name checked
-        except Exception as exc:
-            conn.close()
-            raise _mapped(exc, httpx.ConnectTimeout, httpx.ConnectError) from exc
-        except BaseException:
-            conn.close()
-            raise
         return conn
 
 
@@ -149,14 +132,8 @@ class Answer:
                 answer.close()  # frees the connection for its next request; the socket stays
                 self._complete = True
                 return
-            try:
+            with _closed_on_failure(self._discard, httpx.ReadTimeout, httpx.ReadError):
                 chunk = answer.read1(READ_CHUNK)
-            except Exception as exc:
-                self._discard()
-                raise _mapped(exc, httpx.ReadTimeout, httpx.ReadError) from exc
-            except BaseException:
-                self._discard()
-                raise
             if not chunk:
                 if answer.length:  # http.client ends a cut-off body quietly; httpx would not
                     self._discard()
@@ -183,6 +160,24 @@ class Answer:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+
+@contextlib.contextmanager
+def _closed_on_failure(
+    close: Callable[[], None],
+    timeout: type[httpx.TimeoutException],
+    failure: type[httpx.HTTPError],
+) -> Iterator[None]:
+    """Any failure inside closes the connection (it is in an unknown state); an exception
+    becomes the httpx error its own transport would raise (:func:`_mapped`)."""
+    try:
+        yield
+    except Exception as exc:
+        close()
+        raise _mapped(exc, timeout, failure) from exc
+    except BaseException:
+        close()
+        raise
 
 
 def _readable(sock: socket.socket) -> bool:

@@ -73,18 +73,6 @@ def tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
     return ssl.create_default_context(cafile=verify)
 
 
-def direct_transport(base_url: httpx.URL, verify: bool | ssl.SSLContext) -> DirectTransport | None:
-    """The lean :class:`.direct.DirectTransport` for requests that go straight to ``base_url``,
-    or None when a proxy environment variable applies to it (``HTTPS_PROXY``, ``HTTP_PROXY``,
-    ``ALL_PROXY``, unless ``NO_PROXY`` names the host): those go through httpx's own transport,
-    so proxies work as they do for any httpx program. TLS is checked the same way on both."""
-    if proxy_for(base_url) is not None:
-        return None
-    port = base_url.port or (443 if base_url.scheme == "https" else 80)
-    context = httpx.create_ssl_context(verify=verify)  # certifi, SSL_CERT_FILE or SSL_CERT_DIR
-    return DirectTransport(base_url.scheme, base_url.raw_host.decode("ascii"), port, context)
-
-
 def proxy_for(url: httpx.URL) -> str | None:
     """The proxy that applies to ``url``, if any, as urllib finds it: the ``*_PROXY`` and
     ``NO_PROXY`` variables, or without them the system's settings on macOS and Windows."""
@@ -146,9 +134,16 @@ class Transport:
             {"X-API-Key": api_key, "User-Agent": user_agent, "Accept": "application/json"}
         )
         self._json_headers = httpx.Headers({**self._headers, "Content-Type": "application/json"})
+        # The context httpx would make: certifi, SSL_CERT_FILE or SSL_CERT_DIR, or ca_bundle.
         tls = httpx.create_ssl_context(verify=tls_verification(verify))
         url = httpx.URL(self._base)
-        self._direct = None if transport is not None else direct_transport(url, tls)
+        # Straight to the API unless a proxy applies (then httpx's transport carries the
+        # requests, so proxies work as for any httpx program) or a test gave a transport.
+        proxy = proxy_for(url) if transport is None else None
+        self._direct = None
+        if transport is None and proxy is None:
+            port = url.port or (443 if url.scheme == "https" else 80)
+            self._direct = DirectTransport(url.scheme, url.raw_host.decode("ascii"), port, tls)
         # The direct path's request head, made once; requests that go through httpx (a proxy,
         # a test's mock transport) go to its transport itself: httpx's Client around it would
         # add cookie, redirect and auth steps this client never uses.
@@ -158,7 +153,7 @@ class Transport:
         self._raw_json_headers = host + self._json_headers.raw
         self._transport = transport
         if transport is None and self._direct is None:
-            self._transport = httpx.HTTPTransport(verify=tls, proxy=proxy_for(url))
+            self._transport = httpx.HTTPTransport(verify=tls, proxy=proxy)
         self._stats_lock = threading.Lock()
         self._stats = dict.fromkeys(OPERATIONS, 0)
 

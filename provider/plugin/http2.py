@@ -228,7 +228,6 @@ class ServerConnection:
             continuing = self._continuing
             if continuing is None or continuing[0] != stream_id:
                 self._fail("CONTINUATION without a header block")
-                return
             continuing[2].extend(payload)
             if len(continuing[2]) > MAX_HEADER_LIST + OUR_MAX_FRAME:  # decoded, it could not fit
                 self._fail("a header block larger than we take", ENHANCE_YOUR_CALM)
