@@ -372,3 +372,76 @@ def test_after_our_goaway_newer_streams_are_refused() -> None:
         http2.frame(http2.HEADERS, 0x5, taken, b"\x00\x0bgrpc-status\x010")
     )
     assert taken not in pair.server._streams
+
+
+def _raw_server() -> ServerConnection:
+    server = ServerConnection()
+    server.start({http2.MAX_CONCURRENT_STREAMS: 100})
+    server.receive_data(http2.PREFACE + http2.frame(http2.SETTINGS, 0, 0))
+    server.data_to_send()
+    return server
+
+
+def _headers_of(server: ServerConnection, stream_id: int, block: bytes) -> dict[bytes, bytes]:
+    events = server.receive_data(http2.frame(http2.HEADERS, 0x5, stream_id, block))
+    [request] = [e for e in events if type(e) is RequestReceived]
+    return dict(request.headers)
+
+
+def test_a_repeated_indexed_block_means_what_the_table_now_says() -> None:
+    # Once "x-k: one" is in the client's table, a call's block is index bytes only. When
+    # "x-k: two" is added, the same index bytes name it: the server must follow the table,
+    # not what the same bytes meant before.
+    from hpack import Encoder
+
+    encoder = Encoder()
+    server = _raw_server()
+    first = request_headers("GetMetadata", **{"x-k": b"one"})
+    assert _headers_of(server, 1, encoder.encode(first))[b"x-k"] == b"one"
+    repeated = encoder.encode(first)
+    assert http2._indexed_only(repeated)
+    for stream_id in (3, 5):
+        assert _headers_of(server, stream_id, repeated)[b"x-k"] == b"one"
+    assert _headers_of(
+        server, 7, encoder.encode(request_headers("GetMetadata", **{"x-k": b"two"}))
+    )[b"x-k"] == (b"two")
+    # The newest entry now sits where "x-k: one" was.
+    assert _headers_of(server, 9, repeated)[b"x-k"] == b"two"
+
+
+def test_repeated_indexed_blocks_are_decoded_once() -> None:
+    from hpack import Encoder
+
+    encoder = Encoder()
+    server = _raw_server()
+    decoded: list[bytes] = []
+    real = server._decoder.decode
+
+    def counting(block: bytes, raw: bool = False) -> Any:
+        decoded.append(block)
+        return real(block, raw=raw)
+
+    server._decoder.decode = counting  # type: ignore[method-assign]
+    headers = request_headers("ReadResource")
+    _headers_of(server, 1, encoder.encode(headers))
+    repeated = encoder.encode(headers)
+    for stream_id in range(3, 23, 2):
+        assert _headers_of(server, stream_id, repeated)[b":path"].endswith(b"/ReadResource")
+    assert len(decoded) == 2  # the block that filled the table, and the first repeat
+
+
+@pytest.mark.parametrize(
+    ("block", "indexed"),
+    [
+        (b"\x82\x86\xbe", True),
+        (b"\xff\x80\x01", True),  # index 127 + 128: two more bytes
+        (b"\x82\xff\x80", False),  # the index's last byte is missing
+        (b"\x80", False),  # index 0 is no field
+        (b"\x82\x44\x01a", False),  # a literal that enters the table
+        (b"\x82\x04\x01a\x01b", False),  # a literal that does not
+        (b"\x3f\xe1\x1f\x82", False),  # a table size update
+        (b"", True),
+    ],
+)
+def test_indexed_only_blocks_are_told_apart(block: bytes, indexed: bool) -> None:
+    assert http2._indexed_only(block) is indexed

@@ -41,6 +41,7 @@ DEFAULT_WINDOW = 65535
 MAX_WINDOW = 2**31 - 1
 OUR_MAX_FRAME = 16384  # the protocol's default; we never raise it
 MAX_HEADER_LIST = 64 * 1024
+MAX_KNOWN_BLOCKS = 64  # decoded header blocks remembered (ServerConnection._decode)
 
 _HEAD = struct.Struct(">BHBBI")  # length as a byte and a short, type, flags, stream id
 _SETTING = struct.Struct(">HI")
@@ -146,6 +147,7 @@ class ServerConnection:
         self._out = bytearray()
         self._preface = False
         self._decoder = Decoder(max_header_list_size=MAX_HEADER_LIST)
+        self._decoded: dict[bytes, tuple[tuple[bytes, bytes], ...]] = {}  # see _decode
         self._streams: dict[int, _Stream] = {}
         self._continuing: tuple[int, int, bytearray] | None = None  # stream, flags, block
         self._blocks: dict[tuple[tuple[bytes, bytes], ...], bytes] = {}
@@ -308,10 +310,7 @@ class ServerConnection:
             self._continuing = (stream_id, flags, bytearray(block))
 
     def _header_block(self, stream_id: int, flags: int, block: bytes, events: list) -> None:
-        try:  # decoded even for a stream we refuse: the peer's dynamic table changes with it
-            headers = self._decoder.decode(block, raw=True)
-        except HPACKError as exc:
-            self._fail(f"undecodable headers: {exc}", COMPRESSION_ERROR)
+        headers = self._decode(block)
         stream = self._streams.get(stream_id)
         if stream is not None:  # trailers: a gRPC client sends none, but they end the request
             if stream.remote_closed or not flags & END_STREAM:
@@ -331,6 +330,31 @@ class ServerConnection:
         events.append(RequestReceived(stream_id, list(headers)))  # type: ignore[arg-type]
         if flags & END_STREAM:
             self._remote_end(stream_id, stream, events)
+
+    def _decode(self, block: bytes) -> tuple[tuple[bytes, bytes], ...]:
+        """The headers of ``block``, decoded even for a stream we refuse: the peer's dynamic
+        table changes with it.
+
+        A client repeats itself: once its table holds a call's headers, grpc-go sends each
+        later call's block as the same few index bytes. Such a block (indexed fields only)
+        leaves the table as it was, so its meaning stays the same until a block of any
+        other kind comes; those are remembered here, and forgotten at the next other block.
+        The ``hpack`` decoder then sees only blocks that are new, and stays in step: the
+        ones it does not see would not have changed it."""
+        known = self._decoded.get(block)
+        if known is not None:
+            return known
+        try:
+            headers = tuple(self._decoder.decode(block, raw=True))
+        except HPACKError as exc:
+            self._fail(f"undecodable headers: {exc}", COMPRESSION_ERROR)
+        if _indexed_only(block):
+            if len(self._decoded) >= MAX_KNOWN_BLOCKS:
+                self._decoded.clear()
+            self._decoded[block] = headers  # type: ignore[assignment]
+        else:
+            self._decoded.clear()
+        return headers  # type: ignore[return-value]
 
     def _remote_end(self, stream_id: int, stream: _Stream, events: list) -> None:
         stream.remote_closed = True
@@ -500,6 +524,23 @@ class ServerConnection:
 # Static table entries our answers use (RFC 7541, appendix A).
 _STATUS_200 = 8
 _CONTENT_TYPE = 31
+
+
+def _indexed_only(block: bytes) -> bool:
+    """Whether ``block`` is only indexed header fields (RFC 7541, 6.1): each a byte with
+    the high bit set, whose 7-bit index may go on in bytes that have it set too, except the
+    last."""
+    i, n = 0, len(block)
+    while i < n:
+        first = block[i]
+        if first < 0x80 or first == 0x80:  # a literal or a size update; index 0 is invalid
+            return False
+        i += 1
+        if first == 0xFF:  # the index goes on
+            while i < n and block[i] & 0x80:
+                i += 1
+            i += 1
+    return i == n
 
 
 def _field(name: bytes, value: bytes) -> bytes:
