@@ -24,6 +24,7 @@ from ..plugin.cty import UNKNOWN
 from ..plugin.path import Key, Path
 from .diagnostics import Diagnostics
 from .schema import Attribute
+from .values import copied
 
 
 @dataclass
@@ -158,7 +159,7 @@ def plan_attributes(
     attributes: dict[str, Attribute], config: Any, prior: Any, proposed: Any
 ) -> dict[str, Any]:
     """Steps 1 to 4 of the module docstring; returns the planned object."""
-    planned: dict[str, Any] = copy.deepcopy(proposed)
+    planned: dict[str, Any] = copied(proposed)
     creating = prior is None
     apply_defaults(attributes, config, planned)
     if creating or planned != prior:

@@ -74,12 +74,13 @@ class NoControlCharacters:
             )
 
 
+_SPACE = re.compile(r"\s")  # what str.isspace() calls white space
 _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?")
 
 
 def _url_problem(value: str) -> str | None:
     """Why ``value`` cannot be an absolute http(s) URL, or None when it can be one."""
-    if any(ch.isspace() for ch in value):
+    if _SPACE.search(value):
         return "it contains white space (write a space in a path as %20)"
     try:
         parts = urlsplit(value)
@@ -99,8 +100,8 @@ def _url_problem(value: str) -> str | None:
         except ValueError:
             return f"[{host}] is not an IPv6 address"
         return None
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
+    try:  # an ASCII name is its own IDNA form; the labels' check below is the same
+        ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
     except UnicodeError:
         return f"{host!r} is not a valid host name"
     labels = ascii_host.rstrip(".").split(".")

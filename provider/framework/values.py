@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import copy
+from decimal import Decimal
 from typing import Any
 
 from ..plugin.cty import UNKNOWN
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), Decimal, bytes})
+
+
+def copied(value: Any) -> Any:
+    """A copy of ``value`` that shares none of its dicts and lists: what ``copy.deepcopy``
+    gives for these trees, at a fraction of its cost (it runs for every planned resource).
+    Strings, numbers, booleans, None and UNKNOWN are immutable and shared; anything else is
+    left to ``deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {k: copied(v) for k, v in value.items()}
+    if kind is list:
+        return [copied(v) for v in value]
+    if kind in _IMMUTABLE or value is UNKNOWN:
+        return value
+    return copy.deepcopy(value)
 
 
 def wholly_known(value: Any) -> bool:
