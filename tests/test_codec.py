@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from terraform_provider_connectly.plugin import cty
+from terraform_provider_connectly.plugin import codec, cty
 from terraform_provider_connectly.plugin.codec import (
     CodecError,
     Key,
@@ -161,3 +163,141 @@ def test_type_json_round_trip() -> None:
     assert ty.type_json() == (
         b'["object",{"a":["list",["map",["set","dynamic"]]],"t":["tuple",["bool"]]},["t"]]'
     )
+
+
+# -- the fast paths against the reference walk -------------------------------------------------
+#
+# codec.py decodes and encodes through functions built once per type, which give up on
+# anything unusual and leave it to the reference walk. Wherever they answer, the answer must
+# be the reference walk's; wherever the walk fails, the same error (message and path) comes.
+
+_leaf_types = st.sampled_from([cty.STRING, cty.NUMBER, cty.BOOL, cty.DYNAMIC])
+_names = st.sampled_from(["a", "b", "id", "filters", "x-y"])
+
+
+def _objects(children: st.SearchStrategy[cty.CtyType]) -> st.SearchStrategy[cty.CtyType]:
+    return st.dictionaries(_names, children, max_size=4).flatmap(
+        lambda attrs: st.sets(st.sampled_from(sorted(attrs) or ["a"])).map(
+            lambda opt: cty.Object(attrs, optional=frozenset(opt) & frozenset(attrs))
+        )
+    )
+
+
+_types = st.recursive(
+    _leaf_types,
+    lambda children: st.one_of(
+        children.map(cty.List),
+        children.map(cty.Set),
+        children.map(cty.Map),
+        st.lists(children, max_size=3).map(lambda ts: cty.Tuple(tuple(ts))),
+        _objects(children),
+    ),
+    max_leaves=8,
+)
+
+_junk = st.recursive(
+    st.one_of(
+        st.none(),
+        st.just(codec._EXT),
+        st.text(max_size=3),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.booleans(),
+        st.floats(allow_nan=True),
+        st.decimals(allow_nan=False, allow_infinity=False, places=2),
+        st.binary(max_size=2),
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(st.one_of(_names, st.integers(0, 2)), children, max_size=3),
+    ),
+    max_leaves=6,
+)
+
+
+def _wire_for(ty: cty.CtyType) -> st.SearchStrategy[Any]:
+    """Mostly values of ``ty`` as msgpack or JSON would give them; sometimes anything."""
+    if ty is cty.STRING:
+        fitting: st.SearchStrategy[Any] = st.text(max_size=4)
+    elif ty is cty.NUMBER:
+        fitting = st.one_of(
+            st.integers(-(2**65), 2**65),
+            st.decimals(allow_nan=False, allow_infinity=False, places=3),
+        )
+    elif ty is cty.BOOL:
+        fitting = st.booleans()
+    elif isinstance(ty, cty.List | cty.Set):
+        fitting = st.lists(_wire_for(ty.element), max_size=3)
+    elif isinstance(ty, cty.Map):
+        fitting = st.dictionaries(st.text(max_size=2), _wire_for(ty.element), max_size=3)
+    elif isinstance(ty, cty.Tuple):
+        fitting = st.tuples(*[_wire_for(t) for t in ty.elements]).map(list)
+    elif isinstance(ty, cty.Object):
+        fitting = st.fixed_dictionaries(
+            {}, optional={name: _wire_for(t) for name, t in ty.attributes.items()}
+        )
+    else:
+        fitting = _junk
+    return st.one_of(fitting, fitting, fitting, st.none(), st.just(codec._EXT), _junk)
+
+
+def _outcome(run: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return "value", run()
+    except CodecError as exc:
+        return "error", str(exc)
+
+
+@settings(max_examples=int(os.environ.get("CONNECTLY_FUZZ_FAST", "800")), deadline=None)
+@given(_types.flatmap(lambda ty: st.tuples(st.just(ty), _wire_for(ty), st.booleans())))
+def test_fast_decoding_gives_the_reference_walks_value_or_error(case: Any) -> None:
+    ty, raw, msgpack_mode = case
+    fast = _outcome(lambda: codec._decoded(ty, raw, msgpack_mode=msgpack_mode))
+    reference = _outcome(lambda: codec._from_wire(ty, raw, (), msgpack_mode=msgpack_mode))
+    assert fast == reference
+
+
+@settings(max_examples=int(os.environ.get("CONNECTLY_FUZZ_FAST", "800")), deadline=None)
+@given(_types.flatmap(lambda ty: st.tuples(st.just(ty), _wire_for(ty))))
+def test_fast_encoding_gives_the_reference_walks_bytes_or_error(case: Any) -> None:
+    ty, raw = case
+    # A decoded value (UNKNOWN, Decimal, ...) where decoding works; the raw junk otherwise.
+    kind, decoded = _outcome(lambda: codec._from_wire(ty, raw, (), msgpack_mode=False))
+    value = decoded if kind == "value" else raw
+    fast = _outcome(lambda: encode_msgpack(ty, value))
+    reference = _outcome(lambda: msgpack.packb(codec._to_wire(ty, value, ()), use_bin_type=True))
+    assert fast == reference
+
+
+def test_a_resources_values_take_the_fast_path_whole() -> None:
+    # If the fast path gave up on ordinary values, the tests above would still pass (the
+    # reference walk answers); this one would not.
+    ty = cty.Object(
+        {
+            "id": cty.STRING,
+            "count": cty.NUMBER,
+            "echo": cty.BOOL,
+            "tags": cty.Map(cty.STRING),
+            "filters": cty.List(cty.Object({"field": cty.STRING, "expression": cty.STRING})),
+            "channels": cty.Set(cty.STRING),
+        },
+        optional=frozenset({"tags"}),
+    )
+    raw = {
+        "id": "wh_1",
+        "count": 3,
+        "echo": None,
+        "filters": [{"field": "f", "expression": codec._EXT}],
+        "channels": ["sms"],
+    }
+    decoded = codec._compiled(ty, True, codec._build_decoder)(raw)
+    assert decoded == {
+        "id": "wh_1",
+        "count": 3,
+        "echo": None,
+        "tags": None,
+        "filters": [{"field": "f", "expression": cty.UNKNOWN}],
+        "channels": ["sms"],
+    }
+    wire = codec._compiled(ty, False, codec._build_encoder)(decoded)
+    assert wire["filters"][0]["expression"] == msgpack.ExtType(0, b"\x00")
+    assert msgpack.packb(wire, use_bin_type=True) == encode_msgpack(ty, decoded)

@@ -8,6 +8,7 @@ the path where it went wrong instead of a crash somewhere later.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -80,12 +81,16 @@ def decode_msgpack(ty: CtyType, data: bytes) -> Any:
         raise CodecError(f"malformed msgpack value: {exc}") from None
     except Exception as exc:  # the C unpacker raises assorted types on hostile input
         raise CodecError(f"malformed msgpack value: {type(exc).__name__}") from None
-    return _from_wire(ty, raw, (), msgpack_mode=True)
+    return _decoded(ty, raw, msgpack_mode=True)
 
 
 def encode_msgpack(ty: CtyType, value: Any) -> bytes:
     """Encode ``value`` of type ``ty`` as msgpack, the way Terraform expects it."""
-    return msgpack.packb(_to_wire(ty, value, ()), use_bin_type=True)
+    try:
+        wire = _compiled(ty, False, _build_encoder)(value)
+    except (_Bail, CodecError):
+        wire = _to_wire(ty, value, ())
+    return msgpack.packb(wire, use_bin_type=True)
 
 
 # ---------------------------------------------------------------------------- JSON
@@ -109,7 +114,15 @@ def decode_json(ty: CtyType, data: bytes | str) -> Any:
 def from_json_value(ty: CtyType, raw: Any) -> Any:
     """Check and convert already-parsed JSON (see :func:`parse_json`) as a value of ``ty``.
     Attributes the type does not have are ignored: state written by an older schema."""
-    return _from_wire(ty, raw, (), msgpack_mode=False)
+    return _decoded(ty, raw, msgpack_mode=False)
+
+
+def _decoded(ty: CtyType, raw: Any, *, msgpack_mode: bool) -> Any:
+    try:
+        return _compiled(ty, msgpack_mode, _build_decoder)(raw)
+    except (_Bail, CodecError):
+        # Off the fast path: the reference decoder gives the value, or the error and its path.
+        return _from_wire(ty, raw, (), msgpack_mode=msgpack_mode)
 
 
 # ---------------------------------------------------------------------------- decoding
@@ -291,3 +304,191 @@ def _seq(value: Any, path: Path) -> list[Any]:
     if isinstance(value, list | tuple | frozenset | set):
         return list(value)
     raise CodecError(f"list required, got {type(value).__name__}", path)
+
+
+# ---------------------------------------------------------------------------- fast paths
+#
+# The functions above walk the type for every value: a dozen checks per attribute before the
+# one that applies, and a path built for each step in case of an error. Terraform sends every
+# resource's values in the same few schema types, so for each of those a tree of small
+# functions is built once, each doing only what its type needs. They cover the common shapes
+# (exact str, int within int64, bool, list, dict) and give up (``_Bail``) on anything else, on
+# anything wrong, and on dynamic values; the reference walk then does the whole value again,
+# which gives exactly its result or its error with the path. So a fast path only has to be
+# right when it answers: ``tests/test_codec.py`` compares the two on generated values.
+
+_Fast = Callable[[Any], Any]
+_MISSING: Any = object()
+_MAX_COMPILED = 128  # types remembered; beyond that, each call builds its own
+_compiled_types: dict[tuple[int, bool, object], tuple[CtyType, _Fast]] = {}
+
+
+class _Bail(Exception):
+    """The fast path does not handle this value; the reference walk does."""
+
+
+def _compiled(ty: CtyType, msgpack_mode: bool, build: Callable[[CtyType, bool], _Fast]) -> _Fast:
+    # By identity (schema types live as long as the process; the entry keeps ``ty`` alive,
+    # so its id is not reused): hashing an object type would cost more than the walk saves.
+    key = (id(ty), msgpack_mode, build)
+    known = _compiled_types.get(key)
+    if known is not None and known[0] is ty:
+        return known[1]
+    fast = build(ty, msgpack_mode)
+    if len(_compiled_types) < _MAX_COMPILED:
+        _compiled_types[key] = (ty, fast)
+    return fast
+
+
+def _bail(_raw: Any) -> Any:
+    raise _Bail
+
+
+def _build_decoder(ty: CtyType, msgpack_mode: bool) -> _Fast:
+    if ty is STRING or ty is BOOL:
+        kind = str if ty is STRING else bool
+
+        def scalar(raw: Any) -> Any:
+            if type(raw) is kind or raw is None:
+                return raw
+            if raw is _EXT:
+                return UNKNOWN
+            raise _Bail
+
+        return scalar
+    if ty is NUMBER:
+
+        def number(raw: Any) -> Any:
+            if type(raw) is int or raw is None:
+                return raw
+            if raw is _EXT:
+                return UNKNOWN
+            if type(raw) is Decimal:  # JSON state's fractions
+                return _normal(raw)
+            raise _Bail
+
+        return number
+    if isinstance(ty, List | Set):
+        element = _build_decoder(ty.element, msgpack_mode)
+
+        def sequence(raw: Any) -> Any:
+            if type(raw) is list:
+                return [element(item) for item in raw]
+            if raw is None:
+                return None
+            if raw is _EXT:
+                return UNKNOWN
+            raise _Bail
+
+        return sequence
+    if isinstance(ty, Map):
+        value_of = _build_decoder(ty.element, msgpack_mode)
+
+        def mapping(raw: Any) -> Any:
+            if type(raw) is dict:
+                out = {}
+                for k, v in raw.items():
+                    if type(k) is not str:
+                        raise _Bail
+                    out[k] = value_of(v)
+                return out
+            if raw is None:
+                return None
+            if raw is _EXT:
+                return UNKNOWN
+            raise _Bail
+
+        return mapping
+    if isinstance(ty, Object):
+        fields = [(name, _build_decoder(t, msgpack_mode)) for name, t in ty.attributes.items()]
+        required = set() if not msgpack_mode else set(ty.attributes) - set(ty.optional)
+
+        def obj(raw: Any) -> Any:
+            if type(raw) is not dict:
+                if raw is None:
+                    return None
+                if raw is _EXT:
+                    return UNKNOWN
+                raise _Bail
+            out: dict[str, Any] = {}
+            found = 0
+            for name, decode in fields:
+                v = raw.get(name, _MISSING)
+                if v is _MISSING:
+                    if name in required:
+                        raise _Bail
+                    out[name] = None
+                else:
+                    found += 1
+                    out[name] = decode(v)
+            if msgpack_mode and found != len(raw):  # attributes the type does not have
+                raise _Bail
+            return out
+
+        return obj
+    return _bail  # dynamic values, tuples, and types the reference walk refuses
+
+
+def _build_encoder(ty: CtyType, _mode: bool) -> _Fast:
+    if ty is STRING or ty is BOOL:
+        kind = str if ty is STRING else bool
+
+        def scalar(value: Any) -> Any:
+            if type(value) is kind or value is None:
+                return value
+            if value is UNKNOWN:
+                return _UNKNOWN_EXT
+            raise _Bail
+
+        return scalar
+    if ty is NUMBER:
+
+        def number(value: Any) -> Any:
+            if (type(value) is int and _INT64_MIN <= value <= _INT64_MAX) or value is None:
+                return value
+            if value is UNKNOWN:
+                return _UNKNOWN_EXT
+            raise _Bail
+
+        return number
+    if isinstance(ty, List | Set):
+        element = _build_encoder(ty.element, _mode)
+
+        def sequence(value: Any) -> Any:
+            if type(value) is list:
+                return [element(v) for v in value]
+            if value is None:
+                return None
+            if value is UNKNOWN:
+                return _UNKNOWN_EXT
+            raise _Bail
+
+        return sequence
+    if isinstance(ty, Map):
+        value_of = _build_encoder(ty.element, _mode)
+
+        def mapping(value: Any) -> Any:
+            if type(value) is dict:
+                return {k: value_of(v) for k, v in value.items()}
+            if value is None:
+                return None
+            if value is UNKNOWN:
+                return _UNKNOWN_EXT
+            raise _Bail
+
+        return mapping
+    if isinstance(ty, Object):
+        fields = [(name, _build_encoder(t, _mode)) for name, t in ty.attributes.items()]
+
+        def obj(value: Any) -> Any:
+            if type(value) is dict:
+                get = value.get
+                return {name: encode(get(name)) for name, encode in fields}
+            if value is None:
+                return None
+            if value is UNKNOWN:
+                return _UNKNOWN_EXT
+            raise _Bail
+
+        return obj
+    return _bail
