@@ -196,7 +196,8 @@ class _Connection:
     # -- from any thread -------------------------------------------------------------------
 
     def post(self, stream_id: int, kind: str, value: Any) -> None:
-        """``kind``: "message" (bytes), "status" (code, details) or "goaway" (None)."""
+        """``kind``: "message" (bytes), "status" (code, details), "answer" (a unary call's
+        message or None, code, details) or "goaway" (None)."""
         with self._posting:
             if self._finished:  # the connection is gone, and with it the answer's reader
                 return
@@ -357,7 +358,12 @@ class _Connection:
             self.h2.close_connection()
             self._flush()
         elif stream_id in self.streams:
-            if kind == "message":
+            if kind == "answer":
+                message, code, details = value
+                if message is not None:
+                    self._send(stream_id, message)
+                self._end(stream_id, code, details)
+            elif kind == "message":
                 self._send(stream_id, value)
             else:
                 self._end(stream_id, *value)
@@ -568,10 +574,11 @@ def _work(
 ) -> None:
     """A call on a worker thread; its answers go back to the connection's thread."""
     if not method.streaming:
+        # Message and status in one hand-off: one wake-up of the connection's thread, and
+        # one write to the peer for the whole answer.
         code, details, answer = _call(method, request, ctx)
-        if answer is not None:
-            connection.post(stream_id, "message", _frame(answer))
-        connection.post(stream_id, "status", (code, details))
+        message = _frame(answer) if answer is not None else None
+        connection.post(stream_id, "answer", (message, code, details))
         return
     try:
         answers: Iterator[Any] = method.handler(request, ctx)
