@@ -141,7 +141,13 @@ class IdentitySchema:
 
     @property
     def type(self) -> cty.Object:
-        return cty.Object({a.name: a.type for a in self.attributes})
+        # Made once: every read and plan encodes an identity, and the codec's fast paths
+        # are kept per type object.
+        cached = self.__dict__.get("_cached_type")
+        if cached is None:
+            cached = cty.Object({a.name: a.type for a in self.attributes})
+            object.__setattr__(self, "_cached_type", cached)
+        return cached
 
 
 def _wrap(nesting: str, obj: cty.Object) -> cty.CtyType:

@@ -319,7 +319,7 @@ def _seq(value: Any, path: Path) -> list[Any]:
 
 _Fast = Callable[[Any], Any]
 _MISSING: Any = object()
-_MAX_COMPILED = 128  # types remembered; beyond that, each call builds its own
+_MAX_COMPILED = 128  # types remembered; values of any other type take the reference walk
 _compiled_types: dict[tuple[int, bool, object], tuple[CtyType, _Fast]] = {}
 
 
@@ -334,9 +334,10 @@ def _compiled(ty: CtyType, msgpack_mode: bool, build: Callable[[CtyType, bool], 
     known = _compiled_types.get(key)
     if known is not None and known[0] is ty:
         return known[1]
+    if len(_compiled_types) >= _MAX_COMPILED:  # types made per call: building would cost more
+        return _bail
     fast = build(ty, msgpack_mode)
-    if len(_compiled_types) < _MAX_COMPILED:
-        _compiled_types[key] = (ty, fast)
+    _compiled_types[key] = (ty, fast)
     return fast
 
 
