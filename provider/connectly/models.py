@@ -132,6 +132,15 @@ class WebhookConfiguration:
     filters: list[Filter] | None = None
     webengage_configuration: WebengageConfiguration | None = None
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> WebhookConfiguration:
+        # Shared listings hand each reader a deep copy. Only the two lists can change; the
+        # rest is immutable and shared (copy.deepcopy would rebuild it all, field by field).
+        return dataclasses.replace(
+            self,
+            channel_types=None if self.channel_types is None else list(self.channel_types),
+            filters=None if self.filters is None else list(self.filters),
+        )
+
     def to_api(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.echo is not None:
@@ -206,6 +215,11 @@ class Webhook:
     address: str | None = None
     type: str | None = None
     configuration: WebhookConfiguration | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Webhook:
+        if self.configuration is None:  # nothing in it can change
+            return self
+        return dataclasses.replace(self, configuration=self.configuration.__deepcopy__(memo))
 
     @classmethod
     def from_api(cls, data: object, where: str = "webhook") -> Webhook:

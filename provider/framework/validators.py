@@ -6,6 +6,7 @@ known), and they report with the attribute path so Terraform can point at the li
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ _SPACE = re.compile(r"\s")  # what str.isspace() calls white space
 _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?")
 
 
+@functools.lru_cache(maxsize=4096)  # each address is checked at validate and at plan
 def _url_problem(value: str) -> str | None:
     """Why ``value`` cannot be an absolute http(s) URL, or None when it can be one."""
     if _SPACE.search(value):
