@@ -106,7 +106,7 @@ def _url_problem(value: str) -> str | None:
         ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
     except UnicodeError:
         return f"{host!r} is not a valid host name"
-    labels = ascii_host.rstrip(".").split(".")
+    labels = ascii_host.removesuffix(".").split(".")  # one root dot; "a.." has an empty label
     if not all(_HOST_NAME.fullmatch(label) for label in labels):
         return f"{host!r} is not a valid host name"
     return None

@@ -72,9 +72,21 @@ def decode_list_config(lr: ListResource, dv: Any) -> Any:
     try:
         return decode(lr.schema.type, dv, "list configuration")
     except DiagnosticError:
-        wrapped = CtyObject({"config": lr.schema.type})
-        value = decode(wrapped, dv, "list configuration")
+        value = decode(_wrapped(lr.schema.type), dv, "list configuration")
         return value.get("config") if isinstance(value, dict) else None
+
+
+_wrapped_types: dict[int, tuple[Any, CtyObject]] = {}
+
+
+def _wrapped(ty: Any) -> CtyObject:
+    """``{config: ty}``, made once per list schema: the codec keeps its fast paths per type
+    object, and a new one per call would take a place among those it remembers."""
+    known = _wrapped_types.get(id(ty))
+    if known is None or known[0] is not ty:
+        known = (ty, CtyObject({"config": ty}))
+        _wrapped_types[id(ty)] = known
+    return known[1]
 
 
 _NESTING_ATTR: dict[str, Any] = {"single": 1, "list": 2, "set": 3, "map": 4}
