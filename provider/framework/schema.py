@@ -6,6 +6,7 @@ for one attribute sit next to its declaration, the way the Go plugin framework d
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -113,16 +114,11 @@ class Schema:
     block: Block
     version: int = 0
 
-    @property
+    @functools.cached_property
     def type(self) -> cty.Object:
-        return self._type()
-
-    def _type(self) -> cty.Object:
-        cached = self.__dict__.get("_cached_type")
-        if cached is None:
-            cached = self.block.value_type()
-            object.__setattr__(self, "_cached_type", cached)
-        return cached
+        """Made once (cached_property writes the instance's __dict__, which a frozen
+        dataclass allows): every call decodes values of it."""
+        return self.block.value_type()
 
 
 @dataclass(frozen=True)
@@ -139,15 +135,11 @@ class IdentitySchema:
     attributes: tuple[IdentityAttribute, ...]
     version: int = 0
 
-    @property
+    @functools.cached_property
     def type(self) -> cty.Object:
-        # Made once: every read and plan encodes an identity, and the codec's fast paths
-        # are kept per type object.
-        cached = self.__dict__.get("_cached_type")
-        if cached is None:
-            cached = cty.Object({a.name: a.type for a in self.attributes})
-            object.__setattr__(self, "_cached_type", cached)
-        return cached
+        """Made once, as :attr:`Schema.type`: every read and plan encodes an identity, and
+        the codec keeps its fast paths per type object."""
+        return cty.Object({a.name: a.type for a in self.attributes})
 
 
 def _wrap(nesting: str, obj: cty.Object) -> cty.CtyType:

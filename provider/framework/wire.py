@@ -7,6 +7,7 @@ Python values, and uses these functions at its edges only.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 from ..plugin import logs
@@ -76,17 +77,11 @@ def decode_list_config(lr: ListResource, dv: Any) -> Any:
         return value.get("config") if isinstance(value, dict) else None
 
 
-_wrapped_types: dict[int, tuple[Any, CtyObject]] = {}
-
-
+@functools.lru_cache(maxsize=64)
 def _wrapped(ty: Any) -> CtyObject:
     """``{config: ty}``, made once per list schema: the codec keeps its fast paths per type
     object, and a new one per call would take a place among those it remembers."""
-    known = _wrapped_types.get(id(ty))
-    if known is None or known[0] is not ty:
-        known = (ty, CtyObject({"config": ty}))
-        _wrapped_types[id(ty)] = known
-    return known[1]
+    return CtyObject({"config": ty})
 
 
 _NESTING_ATTR: dict[str, Any] = {"single": 1, "list": 2, "set": 3, "map": 4}

@@ -345,18 +345,38 @@ def _bail(_raw: Any) -> Any:
     raise _Bail
 
 
+def _scalar(kind: type, unknown: Any, unknown_as: Any) -> _Fast:
+    """A string or bool, both ways: on the way in the unknown is msgpack's extension and
+    becomes UNKNOWN, on the way out the reverse."""
+
+    def scalar(value: Any) -> Any:
+        if type(value) is kind or value is None:
+            return value
+        if value is unknown:
+            return unknown_as
+        raise _Bail
+
+    return scalar
+
+
+def _sequence(element: _Fast, unknown: Any, unknown_as: Any) -> _Fast:
+    """A list or set of ``element``, both ways (see :func:`_scalar`)."""
+
+    def sequence(value: Any) -> Any:
+        if type(value) is list:
+            return [element(item) for item in value]
+        if value is None:
+            return None
+        if value is unknown:
+            return unknown_as
+        raise _Bail
+
+    return sequence
+
+
 def _build_decoder(ty: CtyType, msgpack_mode: bool) -> _Fast:
     if ty is STRING or ty is BOOL:
-        kind = str if ty is STRING else bool
-
-        def scalar(raw: Any) -> Any:
-            if type(raw) is kind or raw is None:
-                return raw
-            if raw is _EXT:
-                return UNKNOWN
-            raise _Bail
-
-        return scalar
+        return _scalar(str if ty is STRING else bool, _EXT, UNKNOWN)
     if ty is NUMBER:
 
         def number(raw: Any) -> Any:
@@ -370,18 +390,7 @@ def _build_decoder(ty: CtyType, msgpack_mode: bool) -> _Fast:
 
         return number
     if isinstance(ty, List | Set):
-        element = _build_decoder(ty.element, msgpack_mode)
-
-        def sequence(raw: Any) -> Any:
-            if type(raw) is list:
-                return [element(item) for item in raw]
-            if raw is None:
-                return None
-            if raw is _EXT:
-                return UNKNOWN
-            raise _Bail
-
-        return sequence
+        return _sequence(_build_decoder(ty.element, msgpack_mode), _EXT, UNKNOWN)
     if isinstance(ty, Map):
         value_of = _build_decoder(ty.element, msgpack_mode)
 
@@ -432,16 +441,7 @@ def _build_decoder(ty: CtyType, msgpack_mode: bool) -> _Fast:
 
 def _build_encoder(ty: CtyType, _mode: bool) -> _Fast:
     if ty is STRING or ty is BOOL:
-        kind = str if ty is STRING else bool
-
-        def scalar(value: Any) -> Any:
-            if type(value) is kind or value is None:
-                return value
-            if value is UNKNOWN:
-                return _UNKNOWN_EXT
-            raise _Bail
-
-        return scalar
+        return _scalar(str if ty is STRING else bool, UNKNOWN, _UNKNOWN_EXT)
     if ty is NUMBER:
 
         def number(value: Any) -> Any:
@@ -453,18 +453,7 @@ def _build_encoder(ty: CtyType, _mode: bool) -> _Fast:
 
         return number
     if isinstance(ty, List | Set):
-        element = _build_encoder(ty.element, _mode)
-
-        def sequence(value: Any) -> Any:
-            if type(value) is list:
-                return [element(v) for v in value]
-            if value is None:
-                return None
-            if value is UNKNOWN:
-                return _UNKNOWN_EXT
-            raise _Bail
-
-        return sequence
+        return _sequence(_build_encoder(ty.element, _mode), UNKNOWN, _UNKNOWN_EXT)
     if isinstance(ty, Map):
         value_of = _build_encoder(ty.element, _mode)
 

@@ -327,7 +327,7 @@ class ServerConnection:
             return
         stream = _Stream(self._peer_window)
         self._streams[stream_id] = stream
-        events.append(RequestReceived(stream_id, list(headers)))  # type: ignore[arg-type]
+        events.append(RequestReceived(stream_id, list(headers)))
         if flags & END_STREAM:
             self._remote_end(stream_id, stream, events)
 
@@ -351,10 +351,10 @@ class ServerConnection:
         if _indexed_only(block):
             if len(self._decoded) >= MAX_KNOWN_BLOCKS:
                 self._decoded.clear()
-            self._decoded[block] = headers  # type: ignore[assignment]
+            self._decoded[block] = headers
         else:
             self._decoded.clear()
-        return headers  # type: ignore[return-value]
+        return headers
 
     def _remote_end(self, stream_id: int, stream: _Stream, events: list) -> None:
         stream.remote_closed = True
