@@ -109,6 +109,29 @@ def test_json_state_decoding_keeps_numbers_exact() -> None:
 
 
 @pytest.mark.parametrize(
+    "raw",
+    [
+        '{"n": 0.1, "i": 7, "s": "\u00e9"}',
+        '{"n": 0.1, "i": 7, "s": "\u00e9"}'.encode(),
+        '{"n": 0.1, "i": 7, "s": "\u00e9"}'.encode("utf-8-sig"),
+        '{"n": 0.1, "i": 7, "s": "\u00e9"}'.encode("utf-16"),
+        '{"n": 0.1, "i": 7, "s": "\u00e9"}'.encode("utf-32-le"),
+    ],
+)
+def test_raw_state_in_any_json_encoding_parses_exactly(raw: str | bytes) -> None:
+    # Terraform sends raw state as UTF-8; JSON allows UTF-16 and -32, as json.loads does.
+    parsed = codec.parse_json(raw)
+    assert parsed == {"n": Decimal("0.1"), "i": 7, "s": "\u00e9"}
+    assert type(parsed["n"]) is Decimal and type(parsed["i"]) is int
+
+
+@pytest.mark.parametrize("raw", ["", "{", b'{"a": }', b"\xff\xfe\x00", "[1] x"])
+def test_malformed_raw_state_is_a_codec_error(raw: str | bytes) -> None:
+    with pytest.raises(CodecError, match="malformed JSON value"):
+        codec.parse_json(raw)
+
+
+@pytest.mark.parametrize(
     ("ty", "wire", "message"),
     [
         (OBJ, "81a161a178", "an object with 2 attributes is required"),

@@ -16,6 +16,8 @@ class Severity(IntEnum):
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """One error or warning for Terraform to show, at ``path`` when it concerns one attribute."""
+
     severity: Severity
     summary: str
     detail: str = ""

@@ -29,11 +29,16 @@ class CallContext:
 
 @dataclass
 class ValidateContext(CallContext):
+    """What ``Resource.validate`` gets: the configuration, possibly with unknown values."""
+
     config: Any = None
 
 
 @dataclass
 class PlanContext(CallContext):
+    """What ``Resource.modify_plan`` gets and changes: ``planned`` and the paths that
+    force a replacement."""
+
     config: Any = None
     prior: Any = None
     planned: Any = None
@@ -47,6 +52,9 @@ class PlanContext(CallContext):
 
 @dataclass
 class ApplyContext(CallContext):
+    """What ``create``, ``update`` and ``delete`` get: the plan, the prior state and the
+    private state they may change."""
+
     config: Any = None
     prior: Any = None
     planned: Any = None
@@ -58,6 +66,8 @@ class ApplyContext(CallContext):
 
 @dataclass
 class ReadContext(CallContext):
+    """What ``Resource.read`` gets: the state to refresh, its private state and identity."""
+
     state: Any = None
     private: PrivateState = field(default_factory=PrivateState)
     identity: Any = None
@@ -65,6 +75,8 @@ class ReadContext(CallContext):
 
 @dataclass
 class ImportContext(CallContext):
+    """What ``Resource.import_state`` gets: the id the user gave, or the identity."""
+
     id: str = ""
     identity: Any = None
     private: PrivateState = field(default_factory=PrivateState)
@@ -117,6 +129,8 @@ class Resource:
 
 @dataclass
 class ListContext(CallContext):
+    """What ``ListResource.list`` gets: the list block's config and how much to return."""
+
     config: Any = None
     include_resource: bool = False
     limit: int = 100

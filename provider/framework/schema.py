@@ -47,6 +47,9 @@ class PlanModifier(Protocol):
 
 @dataclass(frozen=True, eq=False)
 class Attribute:
+    """One attribute: its type (or nested attributes), how it is set, and the rules its
+    values follow."""
+
     type: cty.CtyType | None = None
     nested: NestedAttributes | None = None
     description: str = ""
@@ -77,6 +80,8 @@ class Attribute:
 
 @dataclass(frozen=True, eq=False)
 class NestedAttributes:
+    """Attributes nested inside an attribute, as one object, a list, a set or a map."""
+
     nesting: Literal["single", "list", "set", "map"]
     attributes: dict[str, Attribute]
 
@@ -89,6 +94,8 @@ class NestedAttributes:
 
 @dataclass(frozen=True, eq=False)
 class Block:
+    """A block's attributes and nested blocks: a schema's body, or a nested block's."""
+
     attributes: dict[str, Attribute] = field(default_factory=dict)
     blocks: dict[str, NestedBlock] = field(default_factory=dict)
     description: str = ""
@@ -103,6 +110,8 @@ class Block:
 
 @dataclass(frozen=True, eq=False)
 class NestedBlock:
+    """A block inside a block, with how it nests and how many of it may be written."""
+
     nesting: Nesting
     block: Block
     min_items: int = 0
@@ -111,6 +120,8 @@ class NestedBlock:
 
 @dataclass(frozen=True, eq=False)
 class Schema:
+    """A resource's, data source's or provider's schema, and the version its state has."""
+
     block: Block
     version: int = 0
 
@@ -123,6 +134,8 @@ class Schema:
 
 @dataclass(frozen=True)
 class IdentityAttribute:
+    """One attribute of a resource identity, and how ``import`` may use it."""
+
     name: str
     type: cty.CtyType
     description: str = ""
@@ -132,6 +145,8 @@ class IdentityAttribute:
 
 @dataclass(frozen=True)
 class IdentitySchema:
+    """The attributes that identify a remote object, for import by identity."""
+
     attributes: tuple[IdentityAttribute, ...]
     version: int = 0
 

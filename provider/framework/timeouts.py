@@ -55,6 +55,8 @@ def parse_duration(text: str) -> float | None:
 
 @dataclass(frozen=True)
 class Duration:
+    """Validates a Go duration string (``time.ParseDuration``), greater than zero."""
+
     description: str = 'a duration such as "30s", "5m" or "1h30m"'
 
     def __call__(self, value: Any, path: Path, diags: Diagnostics) -> None:

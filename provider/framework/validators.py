@@ -7,11 +7,9 @@ known), and they report with the attribute path so Terraform can point at the li
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..plugin.cty import UNKNOWN
 from ..plugin.path import Path
@@ -20,6 +18,8 @@ from .diagnostics import Diagnostics
 
 @dataclass(frozen=True)
 class OneOf:
+    """The value is one of ``choices``."""
+
     choices: tuple[str, ...]
 
     @property
@@ -37,6 +37,8 @@ class OneOf:
 
 @dataclass(frozen=True)
 class NotBlank:
+    """A string is more than white space."""
+
     description: str = "must not be empty or only white space"
 
     def __call__(self, value: Any, path: Path, diags: Diagnostics) -> None:
@@ -46,6 +48,8 @@ class NotBlank:
 
 @dataclass(frozen=True)
 class MaxLength:
+    """A string has at most ``limit`` characters."""
+
     limit: int
 
     @property
@@ -63,6 +67,8 @@ class MaxLength:
 
 @dataclass(frozen=True)
 class NoControlCharacters:
+    """A string has no control character (newline, tab, NUL...)."""
+
     description: str = "must not contain control characters"
 
     def __call__(self, value: Any, path: Path, diags: Diagnostics) -> None:
@@ -82,6 +88,11 @@ _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?")
 @functools.lru_cache(maxsize=4096)  # each address is checked at validate and at plan
 def _url_problem(value: str) -> str | None:
     """Why ``value`` cannot be an absolute http(s) URL, or None when it can be one."""
+    # Imported here: a provider process that validates nothing (Terraform starts one for the
+    # schema alone) need not load them.
+    import ipaddress
+    from urllib.parse import urlsplit
+
     if _SPACE.search(value):
         return "it contains white space (write a space in a path as %20)"
     try:
@@ -150,6 +161,8 @@ class HttpUrl:
 
 @dataclass(frozen=True)
 class SizeAtLeast:
+    """A collection has at least ``minimum`` elements; ``reason`` says why, for a person."""
+
     minimum: int
     reason: str = ""
 

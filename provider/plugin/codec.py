@@ -96,10 +96,17 @@ def encode_msgpack(ty: CtyType, value: Any) -> bytes:
 # ---------------------------------------------------------------------------- JSON
 
 
+# One decoder for every call: ``json.loads`` with options builds a new one each time, which was
+# 1.4% of a plan's provider CPU (every UpgradeResourceState decodes the raw state).
+_EXACT_JSON = json.JSONDecoder(parse_float=Decimal)
+
+
 def parse_json(data: bytes | str) -> Any:
     """JSON text to Python, keeping every number exact (``Decimal``, never ``float``)."""
     try:
-        return json.loads(data, parse_float=Decimal, parse_int=int)
+        if not isinstance(data, str):  # what json.loads does with bytes
+            data = data.decode(json.detect_encoding(data), "surrogatepass")
+        return _EXACT_JSON.decode(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CodecError(f"malformed JSON value: {exc}") from None
 

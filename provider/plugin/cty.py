@@ -47,6 +47,8 @@ class CtyType:
 
 @dataclass(frozen=True)
 class Primitive(CtyType):
+    """A cty primitive type: string, number, bool, or the dynamic pseudo-type."""
+
     name: str  # "string" | "number" | "bool" | "dynamic"
 
     def json(self) -> Any:
@@ -64,6 +66,8 @@ DYNAMIC = Primitive("dynamic")
 
 @dataclass(frozen=True)
 class List(CtyType):
+    """A cty list of ``element``."""
+
     element: CtyType
 
     def json(self) -> Any:
@@ -72,6 +76,8 @@ class List(CtyType):
 
 @dataclass(frozen=True)
 class Set(CtyType):
+    """A cty set of ``element``."""
+
     element: CtyType
 
     def json(self) -> Any:
@@ -80,6 +86,8 @@ class Set(CtyType):
 
 @dataclass(frozen=True)
 class Map(CtyType):
+    """A cty map of ``element`` by string key."""
+
     element: CtyType
 
     def json(self) -> Any:
@@ -88,6 +96,8 @@ class Map(CtyType):
 
 @dataclass(frozen=True)
 class Tuple(CtyType):
+    """A cty tuple: a fixed sequence of ``elements``."""
+
     elements: tuple[CtyType, ...]
 
     def json(self) -> Any:
@@ -96,6 +106,8 @@ class Tuple(CtyType):
 
 @dataclass(frozen=True)
 class Object(CtyType):
+    """A cty object: named ``attributes``, those in ``optional`` allowed to be absent."""
+
     attributes: dict[str, CtyType] = field(hash=False)
     optional: frozenset[str] = frozenset()
 

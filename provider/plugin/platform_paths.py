@@ -34,6 +34,8 @@ KEY_MEMORY: KeyWay = "memory"
 
 @dataclass(frozen=True)
 class Paths:
+    """How this process hands the key to OpenSSL, and what it listens on."""
+
     key: KeyWay
     listener: Literal["unix", "tcp"]
 

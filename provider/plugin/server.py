@@ -11,10 +11,8 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -91,10 +89,7 @@ def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
     folder: str | None = None
     if paths.listener == "unix":
         try:
-            folder = tempfile.mkdtemp(
-                prefix="tfplugin-", dir=env.get("PLUGIN_UNIX_SOCKET_DIR") or None
-            )
-            os.chmod(folder, 0o700)
+            folder = private_folder(env)
         except OSError as exc:
             sys.stderr.write(f"{options.name}: could not start serving: no socket folder: {exc}\n")
             return 1
@@ -149,9 +144,50 @@ def serve(make_servicer: Callable[[], Any], options: ServeOptions) -> int:
         if front is not None:
             front.stop()
         if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_folder(folder)
     sys.stderr.flush()
     return code
+
+
+def private_folder(env: Mapping[str, str]) -> str:
+    """A new folder for our sockets that only this user can enter, in
+    ``PLUGIN_UNIX_SOCKET_DIR`` when Terraform names one, else where ``tempfile`` would put it.
+
+    The usual case (the folder named by the environment, or ``/tmp``) is one ``mkdir``: every
+    start pays for what it imports, and ``tempfile`` with the ``shutil`` and ``random`` it loads
+    costs about 6 ms. Anything unusual (no such folder, not writable) is ``tempfile``'s to
+    resolve, which tries its whole list of candidates."""
+    chosen = env.get("PLUGIN_UNIX_SOCKET_DIR") or None
+    base = chosen or next(
+        (env[name] for name in ("TMPDIR", "TEMP", "TMP") if env.get(name)), "/tmp"
+    )
+    for _ in range(16 if os.name == "posix" else 0):
+        folder = os.path.join(os.path.abspath(base), "tfplugin-" + os.urandom(8).hex())
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+        os.chmod(folder, 0o700)  # mkdir's mode is cut by the umask; never widened by it
+        return folder
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="tfplugin-", dir=chosen)
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def remove_folder(folder: str) -> None:
+    """Removes ``private_folder``'s folder and the sockets in it; never raises (we are exiting
+    anyway, and the folder's name is never used again)."""
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                os.unlink(entry.path)
+        os.rmdir(folder)
+    except OSError:
+        pass
 
 
 def serve_debug(make_servicer: Callable[[], Any], options: ServeOptions, address: str) -> int:
@@ -166,6 +202,8 @@ def serve_debug(make_servicer: Callable[[], Any], options: ServeOptions, address
 
 @dataclass
 class _Serving:
+    """What serving started: the gRPC server, and the TLS front before it."""
+
     grpc: Any  # the started rpc.Server
     front: tlschild.Front | None  # the TLS front, with mutual TLS
 
